@@ -1,0 +1,265 @@
+"""CallQueueEntry: one row of ``call_queue``. pending -> assigned -> completed, or cancelled."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import EntryClosed, InvalidTransition, InvalidValue
+from domain.identity import queue_entry_id
+from domain.rows import RowChange
+from domain.values import (
+    EntryStatus,
+    QueueType,
+    check_int,
+    check_text,
+    check_user_id,
+    check_varchar,
+    row_time,
+)
+
+
+def legacy_callback_id(row_id: str) -> str:
+    """The callback id a former ``callback`` entry gets: deterministic, so a re-run
+    of the bootstrap gives the same value."""
+    return f"legacy-callback-{row_id}"
+
+
+class CallQueueEntry(Aggregate):
+    def __init__(self) -> None:
+        self.row: dict[str, Any] = {}
+
+    class RowEvent(Aggregate.Event):
+        row_id: str
+
+        def row_change(self) -> RowChange:
+            return RowChange.update(self.row_id, self.patch())
+
+        def patch(self) -> dict[str, Any]:
+            return {"updated_at": row_time(self.timestamp)}
+
+        def apply(self, aggregate: CallQueueEntry) -> None:
+            aggregate.row.update(self.patch())
+
+    class Seeded(Aggregate.Created):
+        """Created from one legacy ``call_queue`` row. ``row`` keeps every legacy column
+        as read, including the original queue_type; ``queue_type`` is the converted one
+        (a ``callback`` entry becomes ``outstanding_requests`` carrying its callback)."""
+
+        row: dict[str, Any]
+        queue_type: str
+        callback_id: str | None
+        callback_scheduled_for: datetime | None
+        callback_reason: str | None
+
+        def full_row(self) -> dict[str, Any]:
+            return {
+                **self.row,
+                "queue_type": self.queue_type,
+                "callback_id": self.callback_id,
+                "callback_scheduled_for": self.callback_scheduled_for,
+                "callback_reason": self.callback_reason,
+            }
+
+        def row_change(self) -> RowChange:
+            return RowChange.insert(self.full_row())
+
+        def apply(self, aggregate: CallQueueEntry) -> None:
+            aggregate.row = self.full_row()
+
+    class Enqueued(Aggregate.Created):
+        row_id: str
+        user_id: int
+        queue_type: str
+        priority_score: int
+        queue_reason: str | None
+
+        def full_row(self) -> dict[str, Any]:
+            at = row_time(self.timestamp)
+            return {
+                "id": self.row_id,
+                "user_id": self.user_id,
+                "queue_type": self.queue_type,
+                "priority_score": self.priority_score,
+                "status": EntryStatus.PENDING,
+                "assigned_to_agent_id": None,
+                "assigned_at": None,
+                "queue_reason": self.queue_reason,
+                "created_at": at,
+                "updated_at": at,
+                "callback_id": None,
+                "callback_scheduled_for": None,
+                "callback_reason": None,
+            }
+
+        def row_change(self) -> RowChange:
+            return RowChange.insert(self.full_row())
+
+        def apply(self, aggregate: CallQueueEntry) -> None:
+            aggregate.row = self.full_row()
+
+    class Assigned(RowEvent):
+        agent_id: int
+
+        def patch(self) -> dict[str, Any]:
+            at = row_time(self.timestamp)
+            return {
+                "status": EntryStatus.ASSIGNED,
+                "assigned_to_agent_id": self.agent_id,
+                "assigned_at": at,
+                "updated_at": at,
+            }
+
+    class CallbackScheduled(RowEvent):
+        callback_id: str
+        scheduled_for: datetime
+        reason: str | None
+
+        def patch(self) -> dict[str, Any]:
+            return {
+                "callback_id": self.callback_id,
+                "callback_scheduled_for": self.scheduled_for,
+                "callback_reason": self.reason,
+                "updated_at": row_time(self.timestamp),
+            }
+
+    class CallbackCleared(RowEvent):
+        reason: str | None
+
+        def patch(self) -> dict[str, Any]:
+            return {
+                "callback_id": None,
+                "callback_scheduled_for": None,
+                "callback_reason": None,
+                "updated_at": row_time(self.timestamp),
+            }
+
+    class Completed(RowEvent):
+        """``reason`` (e.g. ``converted``) is kept in the event; the row's queue_reason
+        still says why the user was queued."""
+
+        reason: str | None
+
+        def patch(self) -> dict[str, Any]:
+            return {"status": EntryStatus.COMPLETED, "updated_at": row_time(self.timestamp)}
+
+    class Cancelled(RowEvent):
+        reason: str | None
+
+        def patch(self) -> dict[str, Any]:
+            return {"status": EntryStatus.CANCELLED, "updated_at": row_time(self.timestamp)}
+
+    # --------------------------------------------------------------- creation
+
+    @classmethod
+    def seed(cls, row: dict[str, Any], *, callback_scheduled_for: datetime | None = None) -> CallQueueEntry:
+        """From one legacy row. A ``callback`` entry keeps its callback: it becomes an
+        ``outstanding_requests`` entry with callback_id and callback_reason set (the
+        legacy queue_reason), so it stays distinguishable and can be restored."""
+        row_id = str(row["id"])
+        is_callback = row["queue_type"] == QueueType.LEGACY_CALLBACK
+        return cls._create(
+            cls.Seeded,
+            id=queue_entry_id(row_id),
+            row=row,
+            queue_type=QueueType.OUTSTANDING_REQUESTS if is_callback else row["queue_type"],
+            callback_id=legacy_callback_id(row_id) if is_callback else None,
+            callback_scheduled_for=callback_scheduled_for if is_callback else None,
+            callback_reason=row.get("queue_reason") if is_callback else None,
+        )
+
+    @classmethod
+    def enqueue(
+        cls,
+        *,
+        row_id: str,
+        user_id: int,
+        queue_type: str,
+        priority_score: int = 0,
+        reason: str | None = None,
+    ) -> CallQueueEntry:
+        check_varchar("id", row_id)
+        user_id = check_user_id(user_id)
+        if queue_type not in QueueType.ALL:
+            raise InvalidValue(
+                "queue_type", f"must be one of {sorted(QueueType.ALL)}, got {queue_type!r:.40}"
+            )
+        check_int("priority_score", priority_score)
+        check_text("reason", reason)
+        return cls._create(
+            cls.Enqueued,
+            id=queue_entry_id(row_id),
+            row_id=row_id,
+            user_id=user_id,
+            queue_type=queue_type,
+            priority_score=priority_score,
+            queue_reason=reason,
+        )
+
+    # --------------------------------------------------------------- queries
+
+    @property
+    def row_id(self) -> str:
+        return str(self.row["id"])
+
+    @property
+    def user_id(self) -> int:
+        return int(self.row["user_id"])
+
+    @property
+    def status(self) -> str:
+        return str(self.row["status"])
+
+    @property
+    def queue_type(self) -> str:
+        return str(self.row["queue_type"])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in EntryStatus.CLOSED
+
+    # --------------------------------------------------------------- commands
+
+    def _require_open(self, action: str) -> None:
+        if not self.is_open:
+            raise EntryClosed(f"queue entry {self.row_id} is {self.status}; cannot {action} it")
+
+    def _trigger(self, event_class: type[RowEvent], **kwargs: Any) -> None:
+        self.trigger_event(event_class, row_id=self.row_id, **kwargs)
+
+    def assign(self, agent_id: int) -> None:
+        check_int("agent_id", agent_id)
+        self._require_open("assign")
+        self._trigger(self.Assigned, agent_id=agent_id)
+
+    def schedule_callback(
+        self, *, callback_id: str, scheduled_for: datetime, reason: str | None = None
+    ) -> None:
+        check_varchar("callback_id", callback_id)
+        check_text("reason", reason)
+        self._require_open("schedule a callback on")
+        self._trigger(
+            self.CallbackScheduled,
+            callback_id=callback_id,
+            scheduled_for=row_time(scheduled_for),
+            reason=reason,
+        )
+
+    def clear_callback(self, reason: str | None = None) -> None:
+        check_text("reason", reason)
+        self._require_open("clear the callback of")
+        if self.row.get("callback_id") is None:
+            raise InvalidTransition(f"queue entry {self.row_id} has no callback to clear")
+        self._trigger(self.CallbackCleared, reason=reason)
+
+    def complete(self, reason: str | None = None) -> None:
+        check_text("reason", reason)
+        self._require_open("complete")
+        self._trigger(self.Completed, reason=reason)
+
+    def cancel(self, reason: str | None = None) -> None:
+        check_text("reason", reason)
+        self._require_open("cancel")
+        self._trigger(self.Cancelled, reason=reason)

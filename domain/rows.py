@@ -1,0 +1,36 @@
+"""How an event changes the row its aggregate projects to.
+
+Events are "fat": each carries the resulting column values, not only the intent, so
+a projection writes rows without reading them first (fast, blind, batchable), and
+the aggregate's own state is built with the very same change. One source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ChangeKind = Literal["insert", "update", "delete", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class RowChange:
+    kind: ChangeKind
+    row_id: str
+    values: dict[str, Any]
+
+    @classmethod
+    def insert(cls, row: dict[str, Any]) -> RowChange:
+        return cls("insert", str(row["id"]), dict(row))
+
+    @classmethod
+    def update(cls, row_id: str, values: dict[str, Any]) -> RowChange:
+        return cls("update", row_id, dict(values))
+
+    @classmethod
+    def delete(cls, row_id: str) -> RowChange:
+        return cls("delete", row_id, {})
+
+    @classmethod
+    def nothing(cls, row_id: str) -> RowChange:
+        return cls("none", row_id, {})

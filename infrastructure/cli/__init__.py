@@ -1,0 +1,1 @@
+"""The ``convtrack`` command line: one function per subcommand."""

@@ -1,0 +1,35 @@
+"""Entry point of ``convtrack``. Subcommand groups register themselves here."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy.exc import OperationalError as SqlOperationalError
+
+from domain.errors import ConvTrackError
+from infrastructure.cli import demo_command
+from infrastructure.cli.errors import fail, fail_on
+
+app = typer.Typer(
+    name="convtrack",
+    help="Conversion Tracker: event-sourced scores, queue and conversions, and the cutover from the legacy tables.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root() -> None:
+    """Settings come from CONVTRACK_* environment variables (see docs/operations.md)."""
+
+
+demo_command.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConvTrackError as error:
+        fail_on(error)
+    except SqlOperationalError as error:
+        fail(f"database unreachable or refused the operation: {error.orig}", 6)

@@ -1,0 +1,96 @@
+"""Engines for the two supported databases, set up so that nothing is lost.
+
+SQLite: WAL, ``synchronous=FULL``, foreign keys on, a generous busy timeout, and
+``BEGIN IMMEDIATE`` for write transactions (so writers queue instead of failing).
+MariaDB/MySQL through PyMySQL: utf8mb4, UTC session time zone, strict SQL mode (a value
+that does not fit is an error, never a silent truncation) and READ COMMITTED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+STRICT_SQL_MODE = (
+    "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+    "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+WRITE = "convtrack_write"
+
+
+def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
+    return engine_or_conn.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, read_only: bool = False, pool_size: int = 5) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, read_only=read_only)
+    if parsed.get_backend_name() in {"mysql", "mariadb"}:
+        return _mysql_engine(url, read_only=read_only, pool_size=pool_size)
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or mysql+pymysql")
+
+
+def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.database and parsed.database != ":memory:" and not read_only:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        if read_only:
+            cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _mysql_engine(url: str, *, read_only: bool, pool_size: int) -> Engine:
+    parsed = make_url(url)
+    query = dict(parsed.query)
+    query.setdefault("charset", "utf8mb4")
+    init = f"SET time_zone='+00:00', sql_mode='{STRICT_SQL_MODE}'"
+    engine = create_engine(
+        parsed.set(query=query),
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        pool_size=pool_size,
+        max_overflow=pool_size * 2,
+        isolation_level="READ COMMITTED",
+        connect_args={"init_command": init, "autocommit": False},
+    )
+    if read_only:
+
+        @event.listens_for(engine, "connect")
+        def _read_only(dbapi_connection: Any, _record: Any) -> None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that commits on success and rolls back on
+    any error. On SQLite it takes the write lock up front (BEGIN IMMEDIATE)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            yield conn

@@ -1,0 +1,270 @@
+"""An eventsourcing ``ApplicationRecorder`` on SQLAlchemy Core, for SQLite and MariaDB.
+
+Ordering. A follower reads notifications by ``id > last_seen``. On MySQL/MariaDB,
+auto-increment ids of concurrent transactions can commit out of order, and such a
+follower would skip an event for ever. Here every write transaction first takes one
+row lock (``SELECT ... FOR UPDATE`` on the writer table; on SQLite ``BEGIN IMMEDIATE``),
+then assigns ids ``max(id)+1 ...`` itself and commits. Id order is therefore commit
+order, with no gaps, and ``id > last_seen`` never skips.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    ListenNotifySubscription,
+    Notification,
+    OperationalError,
+    StoredEvent,
+)
+from sqlalchemy import Connection, Engine, MetaData, func, insert, select
+from sqlalchemy import exc as sa_exc
+
+from domain.values import utc_now
+from infrastructure.database import is_sqlite, write_transaction
+from infrastructure.event_store.tables import event_store_tables
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The first result of a command sent with an idempotency key."""
+
+    key: str
+    command: str
+    fingerprint: str
+    result: dict[str, Any]
+    position: int | None = None
+
+
+class SqlEventRecorder(ApplicationRecorder):
+    def __init__(self, engine: Engine, events_table: str = "stored_events") -> None:
+        self.engine = engine
+        self.metadata = MetaData()
+        self.events, self.writer_lock, self.idempotency = event_store_tables(
+            self.metadata, events_table
+        )
+        self._subscriptions: list[PollingSubscription] = []
+        self._subscriptions_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ schema
+
+    def create_tables(self) -> None:
+        self.metadata.create_all(self.engine, checkfirst=True)
+        with write_transaction(self.engine) as conn:
+            if conn.execute(select(self.writer_lock.c.id)).first() is None:
+                conn.execute(insert(self.writer_lock).values(id=1))
+
+    # ------------------------------------------------------------------ writes
+
+    def insert_events(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        idempotency: IdempotencyRecord | None = None,
+        **_: Any,
+    ) -> Sequence[int]:
+        try:
+            with write_transaction(self.engine) as conn:
+                ids = self.insert_events_in(conn, stored_events)
+                if idempotency is not None:
+                    self._insert_idempotency(conn, idempotency, ids[-1] if ids else None)
+        except sa_exc.IntegrityError as error:
+            raise IntegrityError(str(error.orig)) from error
+        except sa_exc.OperationalError as error:
+            raise OperationalError(str(error.orig)) from error
+        self._wake_subscriptions()
+        return ids
+
+    def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Insert within the caller's transaction (which must be a write transaction)."""
+        if not stored_events:
+            return []
+        first = self.lock_and_next_id(conn)
+        ids = list(range(first, first + len(stored_events)))
+        conn.execute(
+            insert(self.events),
+            [
+                {
+                    "id": notification_id,
+                    "originator_id": _uuid_bytes(e.originator_id),
+                    "originator_version": e.originator_version,
+                    "topic": e.topic,
+                    "state": e.state,
+                }
+                for notification_id, e in zip(ids, stored_events, strict=True)
+            ],
+        )
+        return ids
+
+    def lock_and_next_id(self, conn: Connection) -> int:
+        """Serialise writers and return the next notification id."""
+        if not is_sqlite(conn):
+            conn.execute(
+                select(self.writer_lock.c.id).where(self.writer_lock.c.id == 1).with_for_update()
+            )
+        current = conn.execute(select(func.max(self.events.c.id))).scalar()
+        return int(current or 0) + 1
+
+    def _insert_idempotency(self, conn: Connection, record: IdempotencyRecord, position: int | None) -> None:
+        conn.execute(
+            insert(self.idempotency).values(
+                idempotency_key=record.key,
+                command=record.command,
+                fingerprint=record.fingerprint,
+                result=json.dumps(record.result, sort_keys=True),
+                position=position,
+                created_at=utc_now(),
+            )
+        )
+
+    def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(self.idempotency).where(self.idempotency.c.idempotency_key == key)
+            ).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            key=row.idempotency_key,
+            command=row.command,
+            fingerprint=row.fingerprint,
+            result=json.loads(row.result),
+            position=row.position,
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        t = self.events
+        query = select(t.c.originator_version, t.c.topic, t.c.state).where(
+            t.c.originator_id == _uuid_bytes(originator_id)
+        )
+        if gt is not None:
+            query = query.where(t.c.originator_version > gt)
+        if lte is not None:
+            query = query.where(t.c.originator_version <= lte)
+        query = query.order_by(t.c.originator_version.desc() if desc else t.c.originator_version)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        return [StoredEvent(oid, version, topic, bytes(state)) for version, topic, state in rows]
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> list[Notification]:
+        t = self.events
+        query = select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+        if start is not None:
+            query = query.where(t.c.id >= start if inclusive_of_start else t.c.id > start)
+        if stop is not None:
+            query = query.where(t.c.id <= stop)
+        if topics:
+            query = query.where(t.c.topic.in_(list(topics)))
+        query = query.order_by(t.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            Notification(
+                id=row[0],
+                originator_id=UUID(bytes=bytes(row[1])),
+                originator_version=row[2],
+                topic=row[3],
+                state=bytes(row[4]),
+            )
+            for row in rows
+        ]
+
+    def max_notification_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(self.events.c.id))).scalar()
+        return None if value is None else int(value)
+
+    def count_events(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(self.events)).scalar() or 0)
+
+    # ------------------------------------------------------------------ following
+
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = (), *, interval: float = 0.2
+    ) -> PollingSubscription:
+        return PollingSubscription(self, gt=gt, topics=topics, interval=interval)
+
+    def _register(self, subscription: PollingSubscription) -> None:
+        with self._subscriptions_lock:
+            self._subscriptions.append(subscription)
+
+    def _unregister(self, subscription: PollingSubscription) -> None:
+        with self._subscriptions_lock:
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+
+    def _wake_subscriptions(self) -> None:
+        with self._subscriptions_lock:
+            for subscription in self._subscriptions:
+                subscription.wake()
+
+
+class PollingSubscription(ListenNotifySubscription[SqlEventRecorder]):
+    """The library's subscription, woken by polling instead of PostgreSQL's NOTIFY
+    (and at once by writes made through the same recorder). Works on every database."""
+
+    def __init__(
+        self,
+        recorder: SqlEventRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+        interval: float = 0.2,
+    ) -> None:
+        super().__init__(recorder=recorder, gt=gt, topics=topics)
+        self._interval = interval
+        self._stopped = threading.Event()
+        recorder._register(self)
+        self._poll_thread = threading.Thread(target=self._poll, daemon=True)
+        self._poll_thread.start()
+
+    def wake(self) -> None:
+        self._has_been_notified.set()
+
+    def _poll(self) -> None:
+        while not self._stopped.wait(self._interval):
+            self._has_been_notified.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._recorder._unregister(self)
+        super().stop()
+
+    def __exit__(self, *args: object, **kwargs: Any) -> None:
+        try:
+            super().__exit__(*args, **kwargs)
+        finally:
+            self._poll_thread.join()
+
+
+def _uuid_bytes(originator_id: UUID | str) -> bytes:
+    return (originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))).bytes

@@ -1,0 +1,34 @@
+"""The one place environment variables are read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///var/convtrack.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Configuration, from ``CONVTRACK_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="CONVTRACK_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="Event store and projections: sqlite:///path or mysql+pymysql://user:pw@host:port/db",
+    )
+    legacy_url: str | None = Field(
+        None, description="Legacy tables, read by the bootstrapper (defaults to database_url)"
+    )
+    events_table: str = Field("stored_events", description="Name of the stored events table")
+    reports_dir: Path = Field(Path("reports"), description="Where verify writes its reports")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_workers: int = 1
+    poll_interval_seconds: float = 0.2
+
+    @property
+    def effective_legacy_url(self) -> str:
+        return self.legacy_url or self.database_url
