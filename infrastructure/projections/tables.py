@@ -1,0 +1,204 @@
+"""The projected tables: exactly the tables the guide's SQL would have produced.
+
+On MariaDB/MySQL they are created by running the legacy table's own CREATE TABLE (as
+captured at bootstrap, so extra legacy columns come along) and then the guide's ALTER
+statements verbatim, so ``SHOW CREATE TABLE`` matches what the guide would give.
+Foreign-key names are unique per database in InnoDB, so tables being built (staging)
+live in a sibling database (``<db>_ct_staging``) under their final names, and a swap
+moves them with one ``RENAME TABLE``. On SQLite the same tables carry a name prefix.
+The foreign keys to ``agents`` are created only where an ``agents`` table exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import Column, Engine, ForeignKey, Index, MetaData, Table, inspect, text
+
+from domain.legacy_schema import LegacySchema
+from infrastructure.database import is_sqlite
+from infrastructure.projections import legacy_ddl
+from infrastructure.projections.column_types import sa_type
+
+ColumnSpec = tuple[str, str, bool, str | None]  # name, declared type, nullable, default
+
+
+@dataclass(frozen=True)
+class TableNames:
+    scores: str = "user_call_scores"
+    queue: str = "call_queue"
+    conversions: str = "conversions"
+    schema: str | None = None  # MySQL database holding the tables (None: the connection's)
+
+    @classmethod
+    def live(cls) -> TableNames:
+        return cls()
+
+    @classmethod
+    def staging(cls, engine: Engine) -> TableNames:
+        return cls.sibling(engine, "ct_staging")
+
+    @classmethod
+    def sibling(cls, engine: Engine, label: str) -> TableNames:
+        """Tables named like the live ones, in a sibling database (MySQL) or with a
+        prefix (SQLite)."""
+        if is_sqlite(engine):
+            return cls(f"{label}_user_call_scores", f"{label}_call_queue", f"{label}_conversions")
+        return cls(schema=f"{engine.url.database}_{label}")
+
+    def all(self) -> dict[str, str]:
+        return {"user_call_scores": self.scores, "call_queue": self.queue, "conversions": self.conversions}
+
+    def qualified(self, logical: str) -> str:
+        name = self.all()[logical]
+        return f"`{self.schema}`.`{name}`" if self.schema else f"`{name}`"
+
+    def with_schema(self, schema: str | None) -> TableNames:
+        return replace(self, schema=schema)
+
+
+@dataclass(frozen=True)
+class ProjectionTables:
+    names: TableNames
+    scores: Table
+    queue: Table
+    conversions: Table
+
+    def by_logical_name(self) -> dict[str, Table]:
+        return {"user_call_scores": self.scores, "call_queue": self.queue, "conversions": self.conversions}
+
+
+def column_specs(logical: str, legacy_schema: LegacySchema | None) -> list[ColumnSpec]:
+    if logical == "conversions":
+        return list(legacy_ddl.CONVERSIONS_COLUMNS)
+    captured = legacy_schema.columns(logical) if legacy_schema else []
+    legacy: list[ColumnSpec] = (
+        [(c["name"], c["type"], bool(c["nullable"]), c.get("default")) for c in captured]
+        or list(legacy_ddl.REFERENCE_LEGACY_COLUMNS[logical])
+    )
+    present = {spec[0] for spec in legacy}
+    return legacy + [spec for spec in legacy_ddl.GUIDE_NEW_COLUMNS[logical] if spec[0] not in present]
+
+
+def projection_tables(names: TableNames, legacy_schema: LegacySchema | None, *, with_agents_fk: bool) -> ProjectionTables:
+    """SQLAlchemy Table objects for the three tables (used for DML on both databases
+    and for DDL on SQLite)."""
+    metadata = MetaData(schema=names.schema)
+    if with_agents_fk:
+        Table("agents", metadata, Column("id", sa_type("int"), primary_key=True))
+    tables: dict[str, Table] = {}
+    for logical, physical in names.all().items():
+        columns = []
+        for name, declared, nullable, _default in column_specs(logical, legacy_schema):
+            fk = _agents_fk(logical, name) if with_agents_fk else None
+            args: list[Any] = [ForeignKey(**fk)] if fk else []
+            columns.append(Column(name, sa_type(declared), *args, primary_key=name == "id", nullable=nullable))
+        table = Table(physical, metadata, *columns)
+        for index_name, index_columns, unique in _indexes(logical):
+            Index(_prefixed(physical, logical, index_name), *(table.c[c] for c in index_columns), unique=unique)
+        tables[logical] = table
+    return ProjectionTables(names, tables["user_call_scores"], tables["call_queue"], tables["conversions"])
+
+
+def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: LegacySchema | None) -> ProjectionTables:
+    """Create the three tables (if absent) and return their Table objects."""
+    has_agents = inspect(engine).has_table("agents")
+    tables = projection_tables(names, legacy_schema, with_agents_fk=has_agents and is_sqlite(engine))
+    if is_sqlite(engine):
+        for table in tables.by_logical_name().values():
+            table.create(engine, checkfirst=True)
+        return tables
+    with engine.begin() as conn:
+        if names.schema:
+            conn.exec_driver_sql(
+                f"CREATE DATABASE IF NOT EXISTS `{names.schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+        existing = set(inspect(conn).get_table_names(schema=names.schema))
+        live_db = engine.url.database
+        agents = f"`{live_db}`.`agents`" if names.schema else "`agents`"
+        for logical in ("user_call_scores", "call_queue"):
+            if names.all()[logical] in existing:
+                continue
+            create = _legacy_create(logical, legacy_schema)
+            conn.exec_driver_sql(_retarget(create, names.qualified(logical), agents, has_agents))
+            for statement in legacy_ddl.GUIDE_ALTERS[logical]:
+                if _adds_existing_column(statement, logical, legacy_schema):
+                    continue
+                conn.exec_driver_sql(statement.format(t=names.qualified(logical)))
+        if names.conversions not in existing:
+            conn.exec_driver_sql(legacy_ddl.CONVERSIONS_CREATE.format(t=names.qualified("conversions")))
+            if has_agents:
+                conn.exec_driver_sql(
+                    legacy_ddl.CONVERSIONS_FK.format(t=names.qualified("conversions"), agents=agents)
+                )
+    return tables
+
+
+def drop_projection_tables(engine: Engine, names: TableNames) -> None:
+    with engine.begin() as conn:
+        for logical in ("conversions", "call_queue", "user_call_scores"):
+            if is_sqlite(engine):
+                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{names.all()[logical]}"')
+            else:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {names.qualified(logical)}")
+        if names.schema and not is_sqlite(engine):
+            remaining = conn.execute(
+                text("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = :s"), {"s": names.schema}
+            ).scalar()
+            if not remaining:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{names.schema}`")
+
+
+def _legacy_create(logical: str, legacy_schema: LegacySchema | None) -> str:
+    if legacy_schema is not None:
+        captured = legacy_schema.tables.get(logical, {}).get("create_sql")
+        if captured:
+            return str(captured)
+    return legacy_ddl.REFERENCE_LEGACY_CREATE[logical]
+
+
+_CREATE_HEAD = re.compile(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(`[^`]+`|\S+)", re.IGNORECASE)
+_AGENTS_REF = re.compile(r"REFERENCES\s+`agents`", re.IGNORECASE)
+_AGENTS_CONSTRAINT = re.compile(r",\s*CONSTRAINT\s+`[^`]+`\s+FOREIGN\s+KEY[^,\n]*REFERENCES\s+`agents`[^,\n]*", re.IGNORECASE)
+_AUTO_INCREMENT = re.compile(r"\s+AUTO_INCREMENT=\d+", re.IGNORECASE)
+
+
+def _retarget(create: str, qualified: str, agents: str, has_agents: bool) -> str:
+    statement = _CREATE_HEAD.sub(f"CREATE TABLE {qualified}", create, count=1)
+    statement = _AUTO_INCREMENT.sub("", statement)
+    if not has_agents:
+        return _AGENTS_CONSTRAINT.sub("", statement)
+    return _AGENTS_REF.sub(f"REFERENCES {agents}", statement)
+
+
+def _adds_existing_column(statement: str, logical: str, legacy_schema: LegacySchema | None) -> bool:
+    if legacy_schema is None or not statement.startswith("ALTER TABLE"):
+        return False
+    legacy_names = {c["name"] for c in legacy_schema.columns(logical)}
+    added = re.findall(r"ADD COLUMN `([^`]+)`", statement)
+    return any(name in legacy_names for name in added)
+
+
+def _indexes(logical: str) -> list[tuple[str, list[str], bool]]:
+    if logical == "conversions":
+        return list(legacy_ddl.CONVERSIONS_INDEXES)
+    return list(legacy_ddl.LEGACY_INDEXES[logical]) + [
+        (name, columns, False) for name, columns in legacy_ddl.GUIDE_NEW_INDEXES[logical]
+    ]
+
+
+def _prefixed(physical: str, logical: str, index_name: str) -> str:
+    """SQLite index names are global to the file: a prefixed table gets prefixed indexes."""
+    return physical[: len(physical) - len(logical)] + index_name
+
+
+def _agents_fk(logical: str, column: str) -> dict[str, Any] | None:
+    if logical == "call_queue" and column == "assigned_to_agent_id":
+        return {"column": "agents.id", "name": "call_queue_assigned_to_agent_id_fkey",
+                "ondelete": "SET NULL", "onupdate": "CASCADE"}
+    if logical == "conversions" and column == "primary_agent_id":
+        return {"column": "agents.id", "name": "conversions_primary_agent_id_fkey",
+                "ondelete": "SET NULL", "onupdate": "CASCADE"}
+    return None
