@@ -1,0 +1,176 @@
+"""The projection runner: reads notifications in order, applies their row changes to
+the three tables and advances its tracking position in the same transaction.
+
+``run_once`` catches up and returns; ``follow`` keeps going, polling, and applies only
+while it holds the lease. An event that cannot be applied stops the runner with
+:class:`ProjectionFailed`, naming the event's position; nothing after it is applied
+(documented policy: fix the cause, e.g. restore the agent, then restart).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eventsourcing.persistence import Notification
+from sqlalchemy import exc as sa_exc
+
+from domain.errors import ConvTrackError
+from infrastructure.application import ConversionTracker
+from infrastructure.database import write_transaction
+from infrastructure.projections import tracking
+from infrastructure.projections.tables import ProjectionTables
+from infrastructure.projections.writer import BatchFold, write_fold
+
+TABLE_OF_MODULE = {
+    "domain.user_call_score": "user_call_scores",
+    "domain.call_queue_entry": "call_queue",
+    "domain.conversion": "conversions",
+}
+SKIPPED_TOPICS = ("domain.user_call_score:UserCallScore.Registered",)
+
+Progress = Callable[[int, int], None]  # (position, head)
+
+
+class ProjectionFailed(ConvTrackError):
+    exit_code = 7
+    http_status = 500
+
+    def __init__(self, name: str, position: int, topic: str, cause: BaseException) -> None:
+        super().__init__(
+            f"projection {name!r} cannot apply event at position {position} ({topic}): "
+            f"{type(cause).__name__}: {getattr(cause, 'orig', cause)}"
+        )
+        self.position = position
+        self.topic = topic
+
+
+@dataclass
+class RunnerStats:
+    applied: int = 0
+    batches: int = 0
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        tracker: ConversionTracker,
+        tables: ProjectionTables,
+        name: str = "live",
+        *,
+        batch_size: int = 5000,
+    ) -> None:
+        self.tracker = tracker
+        self.recorder = tracker.sql_recorder
+        self.engine = self.recorder.engine
+        self.tables = tables
+        self.name = name
+        self.batch_size = batch_size
+        self.holder = f"{uuid.uuid4().hex[:12]}"
+        self.stats = RunnerStats()
+        tracking.create_tracking_tables(self.engine)
+        tracking.ensure_tracking_row(self.engine, name)
+
+    # ----------------------------------------------------------------- reading
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            return tracking.read_position(conn, self.name)
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def lag(self) -> int:
+        return max(0, self.head() - self.position())
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Read-your-writes: block until this projection has applied ``position``."""
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+        return True
+
+    # ----------------------------------------------------------------- applying
+
+    def run_once(self, progress: Progress | None = None, until: int | None = None) -> int:
+        """Apply everything up to the head (or ``until``); return how many events."""
+        applied = 0
+        head = until if until is not None else self.head()
+        position = self.position()
+        while position < head:
+            notifications = self.recorder.select_notifications(
+                start=position, limit=self.batch_size, stop=head, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            try:
+                self._apply(position, notifications)
+            except tracking.StalePosition:
+                position = self.position()  # another follower applied it; carry on from there
+                continue
+            applied += len(notifications)
+            position = notifications[-1].id
+            if progress is not None:
+                progress(position, head)
+        self.stats.applied += applied
+        return applied
+
+    def follow(self, stop: threading.Event, *, interval: float = 0.2, lease_ttl: float = 5.0,
+               progress: Progress | None = None) -> None:
+        """Follow the store until ``stop`` is set, applying only while holding the lease."""
+        try:
+            while not stop.is_set():
+                if tracking.try_lease(self.engine, self.name, self.holder, lease_ttl):
+                    self.run_once(progress=progress, until=min(self.head(), self.position() + self.batch_size * 4))
+                    if self.lag() > 0:
+                        continue
+                stop.wait(interval)
+        finally:
+            tracking.release_lease(self.engine, self.name, self.holder)
+
+    def _apply(self, position: int, notifications: list[Notification]) -> None:
+        folds = self._fold(notifications)
+        try:
+            with write_transaction(self.engine) as conn:
+                tracking.advance(conn, self.name, position, notifications[-1].id)
+                for logical, fold in folds.items():
+                    write_fold(conn, self.tables.by_logical_name()[logical], fold)
+        except (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.OperationalError) as error:
+            if len(notifications) == 1:
+                raise ProjectionFailed(self.name, notifications[0].id, notifications[0].topic, error) from error
+            self._apply_one_by_one(position, notifications)
+
+    def _apply_one_by_one(self, position: int, notifications: list[Notification]) -> None:
+        """Find the event that fails, applying every one before it."""
+        for notification in notifications:
+            self._apply(position, [notification])
+            position = notification.id
+
+    def _fold(self, notifications: list[Notification]) -> dict[str, BatchFold]:
+        folds: dict[str, BatchFold] = {}
+        mapper = self.tracker.mapper
+        for notification in notifications:
+            topic = notification.topic
+            module = topic.partition(":")[0]
+            logical = TABLE_OF_MODULE.get(module)
+            if logical is None or topic in SKIPPED_TOPICS:
+                continue
+            try:
+                event = mapper.to_domain_event(notification)
+                change = event.row_change()  # type: ignore[attr-defined]
+            except Exception as error:  # an undecodable event must not be skipped silently
+                raise ProjectionFailed(self.name, notification.id, topic, error) from error
+            if change.kind == "none":
+                continue
+            fold = folds.get(logical)
+            if fold is None:
+                fold = folds[logical] = BatchFold()
+            fold.add(change)
+        return folds

@@ -1,0 +1,90 @@
+"""Folds a batch of row changes into one final change per row and writes them with
+few statements: multi-row upserts, deletes by key, updates grouped by column set.
+
+Every change carries absolute column values (see domain.rows), and inserts are upserts,
+so re-applying a suffix of events in order converges to the same rows: a crash between
+a table swap and its tracking update can never corrupt a table.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, update
+from sqlalchemy.dialects import mysql, sqlite
+
+from domain.rows import RowChange
+
+
+@dataclass
+class _Pending:
+    kind: str  # insert | update | delete
+    values: dict[str, Any] = field(default_factory=dict)
+    delete_first: bool = False
+
+
+class BatchFold:
+    """The net effect of a run of row changes on one table."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, _Pending] = {}
+
+    def add(self, change: RowChange) -> None:
+        current = self.rows.get(change.row_id)
+        if change.kind == "insert":
+            replaced = current is not None and (current.kind == "delete" or current.delete_first)
+            self.rows[change.row_id] = _Pending("insert", dict(change.values), delete_first=replaced)
+        elif change.kind == "update":
+            if current is None:
+                self.rows[change.row_id] = _Pending("update", dict(change.values))
+            elif current.kind in {"insert", "update"}:
+                current.values.update(change.values)
+            # an update after a delete in the same batch touches no row: nothing to do
+        elif change.kind == "delete":
+            self.rows[change.row_id] = _Pending("delete")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def write_fold(conn: Connection, table: Table, fold: BatchFold) -> None:
+    deletes = [row_id for row_id, p in fold.rows.items() if p.kind == "delete" or p.delete_first]
+    if deletes:
+        for chunk in _chunks(deletes, 1000):
+            conn.execute(delete(table).where(table.c.id.in_(chunk)))
+    inserts: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for row_id, pending in fold.rows.items():
+        if pending.kind == "insert":
+            row = {k: v for k, v in pending.values.items() if k in table.c}
+            inserts[tuple(sorted(row))].append(row)
+        elif pending.kind == "update":
+            values = {f"v_{k}": v for k, v in pending.values.items() if k in table.c and k != "id"}
+            if values:
+                values["v__row_id"] = row_id
+                updates[tuple(sorted(values))].append(values)
+    for columns, rows in inserts.items():
+        conn.execute(_upsert(conn, table, [c for c in columns if c != "id"]), rows)
+    for columns, rows in updates.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("v__row_id"))
+            .values({c[2:]: bindparam(c) for c in columns if c != "v__row_id"})
+        )
+        conn.execute(statement, rows)
+
+
+def _upsert(conn: Connection, table: Table, columns: list[str]) -> Any:
+    if conn.dialect.name == "sqlite":
+        statement = sqlite.insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=[table.c.id], set_={c: statement.excluded[c] for c in columns}
+        )
+    statement = mysql.insert(table)
+    return statement.on_duplicate_key_update({c: statement.inserted[c] for c in columns})
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
