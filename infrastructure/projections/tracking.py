@@ -104,3 +104,15 @@ def try_lease(engine: Engine, name: str, holder: str, ttl_seconds: float) -> boo
 def release_lease(engine: Engine, name: str, holder: str) -> None:
     with write_transaction(engine) as conn:
         conn.execute(lease_table.delete().where(lease_table.c.name == name, lease_table.c.holder == holder))
+
+
+def steal_lease(engine: Engine, name: str, holder: str, ttl_seconds: float) -> None:
+    """Take the lease whoever holds it (for a rebuild's swap). The previous holder stops
+    applying at its next renewal; a batch it has in flight fails its position check."""
+    expires = utc_now() + timedelta(seconds=ttl_seconds)
+    with write_transaction(engine) as conn:
+        updated = conn.execute(
+            update(lease_table).where(lease_table.c.name == name).values(holder=holder, expires_at=expires)
+        ).rowcount
+        if not updated:
+            conn.execute(lease_table.insert().values(name=name, holder=holder, expires_at=expires))

@@ -1,0 +1,89 @@
+"""``convtrack project`` and ``convtrack rebuild``: keeping and rebuilding the tables."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import typer
+from rich.console import Console
+
+from infrastructure.cli.progress import progress_bar
+from infrastructure.projections.rebuild import drop_retired, open_live_tables, rebuild
+from infrastructure.projections.runner import ProjectionRunner
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_tracker
+
+
+def register(app: typer.Typer) -> None:
+    app.command("project")(project)
+    app.command("rebuild")(rebuild_command)
+    app.command("drop-retired")(drop_retired_command)
+
+
+def project(
+    once: bool = typer.Option(False, "--once", help="Catch up to the head and exit"),
+    batch_size: int = typer.Option(5000, min=1, max=100_000, help="Events per transaction"),
+    interval: float = typer.Option(0.2, min=0.01, help="Seconds between polls when caught up"),
+) -> None:
+    """Apply new events to the live tables: follow the store (default) or catch up once (--once).
+
+    Several followers may run; one holds the lease and applies, the others stand by and
+    take over within seconds if it dies."""
+    settings = Settings()
+    console = Console(stderr=True)
+    tracker = open_tracker(settings)
+    runner = ProjectionRunner(tracker, open_live_tables(tracker), "live", batch_size=batch_size)
+    start = runner.position()
+    if once:
+        with progress_bar("projecting", console=console) as update:
+            applied = runner.run_once(progress=lambda pos, head: update(pos - start, head - start))
+        console.print(f"applied {applied} events; position {runner.position()}, lag {runner.lag()}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker = threading.Thread(target=runner.follow, args=(stop,), kwargs={"interval": interval}, daemon=True)
+    worker.start()
+    console.print(f"following as {runner.holder}; Ctrl-C to stop")
+    try:
+        while worker.is_alive():
+            worker.join(timeout=2.0)
+            console.print(f"position {runner.position()}  lag {runner.lag()}  applied here {runner.stats.applied}")
+    except KeyboardInterrupt:
+        stop.set()
+        worker.join(timeout=10)
+    time.sleep(0)
+
+
+def rebuild_command(
+    batch_size: int = typer.Option(5000, min=1, max=100_000, help="Events per transaction"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Build the new tables but do not swap them in"),
+) -> None:
+    """Replay every event into fresh tables while the live ones keep serving, then swap them in
+    with one atomic rename. The old tables are kept (retired) until `convtrack drop-retired`."""
+    console = Console(stderr=True)
+    tracker = open_tracker(Settings())
+    with progress_bar("rebuilding", console=console) as update:
+        result = rebuild(tracker, progress=lambda pos, head: update(pos, head), batch_size=batch_size,
+                         swap=not dry_run)
+    if result.retired is None:
+        console.print(f"built {result.events} events into staging (not swapped: --dry-run)")
+    else:
+        console.print(f"rebuilt from {result.events} events up to position {result.position}; old tables kept "
+                      f"as {result.retired_label} (drop with: convtrack drop-retired {result.retired_label} --yes)")
+
+
+def drop_retired_command(
+    label: str = typer.Argument(..., help="The retired set's label, e.g. ct_retired_20261124201500"),
+    yes: bool = typer.Option(False, "--yes", help="Really drop them"),
+) -> None:
+    """Drop a set of retired tables kept by a rebuild."""
+    if not label.startswith("ct_retired_"):
+        typer.echo("error: only retired tables (ct_retired_<timestamp>) can be dropped here", err=True)
+        raise typer.Exit(2)
+    if not yes:
+        typer.echo(f"would drop the tables of {label}; add --yes to drop them")
+        return
+    drop_retired(open_tracker(Settings()), label)
+    typer.echo(f"dropped {label}")

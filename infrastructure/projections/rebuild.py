@@ -1,0 +1,81 @@
+"""Rebuild: replay the whole store into fresh tables while the live ones keep serving
+reads, catch up to the head, then swap them in atomically. The old tables are kept
+(retired) until dropped explicitly."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.legacy_schema import LEGACY_SCHEMA_ID, LegacySchema
+from infrastructure.application import ConversionTracker
+from infrastructure.projections import tracking
+from infrastructure.projections.runner import ProjectionRunner, Progress
+from infrastructure.projections.swap import Move, swap_tables, table_exists
+from infrastructure.projections.tables import (
+    ProjectionTables,
+    TableNames,
+    create_projection_tables,
+    drop_projection_tables,
+)
+
+LOGICAL = ("user_call_scores", "call_queue", "conversions")
+REBUILD = "rebuild"
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    events: int
+    position: int
+    retired: TableNames | None
+    retired_label: str | None = None
+
+
+def legacy_schema_of(tracker: ConversionTracker) -> LegacySchema | None:
+    try:
+        schema: LegacySchema = tracker.repository.get(LEGACY_SCHEMA_ID)
+    except AggregateNotFoundError:
+        return None
+    return schema
+
+
+def open_live_tables(tracker: ConversionTracker) -> ProjectionTables:
+    return create_projection_tables(tracker.sql_recorder.engine, TableNames.live(), legacy_schema_of(tracker))
+
+
+def rebuild(tracker: ConversionTracker, *, progress: Progress | None = None, batch_size: int = 5000,
+            swap: bool = True) -> RebuildResult:
+    engine = tracker.sql_recorder.engine
+    target = TableNames.sibling(engine, "ct_rebuild")
+    drop_projection_tables(engine, target)
+    tables = create_projection_tables(engine, target, legacy_schema_of(tracker))
+    tracking.create_tracking_tables(engine)
+    tracking.reset_tracking(engine, REBUILD)
+    runner = ProjectionRunner(tracker, tables, REBUILD, batch_size=batch_size)
+    applied = runner.run_once(progress)
+    if not swap:
+        return RebuildResult(applied, runner.position(), None)
+
+    holder = f"rebuild-{uuid.uuid4().hex[:8]}"
+    tracking.ensure_tracking_row(engine, "live")
+    tracking.steal_lease(engine, "live", holder, ttl_seconds=300)
+    try:
+        applied += runner.run_once(progress)  # catch up to the head while followers stand still
+        position = runner.position()
+        live = TableNames.live()
+        label = f"ct_retired_{datetime.now(UTC):%Y%m%d%H%M%S}"
+        retired = TableNames.sibling(engine, label)
+        moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
+        moves += [Move(t, target, live) for t in LOGICAL]
+        swap_tables(engine, moves, tracking=("live", position))
+    finally:
+        tracking.release_lease(engine, "live", holder)
+    return RebuildResult(applied, position, retired, label)
+
+
+def drop_retired(tracker: ConversionTracker, label: str) -> None:
+    engine = tracker.sql_recorder.engine
+    drop_projection_tables(engine, TableNames.sibling(engine, label))
