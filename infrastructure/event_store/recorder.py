@@ -57,8 +57,8 @@ class SqlEventRecorder(ApplicationRecorder):
     # ------------------------------------------------------------------ schema
 
     def create_tables(self) -> None:
-        self.metadata.create_all(self.engine, checkfirst=True)
         with write_transaction(self.engine) as conn:
+            self.metadata.create_all(conn, checkfirst=True)
             if conn.execute(select(self.writer_lock.c.id)).first() is None:
                 conn.execute(insert(self.writer_lock).values(id=1))
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, ForeignKey, Index, MetaData, Table, inspect, text
 
 from domain.legacy_schema import LegacySchema
-from infrastructure.database import is_sqlite
+from infrastructure.database import is_sqlite, write_transaction
 from infrastructure.projections import legacy_ddl
 from infrastructure.projections.column_types import sa_type
 
@@ -107,8 +107,9 @@ def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: L
     has_agents = inspect(engine).has_table("agents")
     tables = projection_tables(names, legacy_schema, with_agents_fk=has_agents and is_sqlite(engine))
     if is_sqlite(engine):
-        for table in tables.by_logical_name().values():
-            table.create(engine, checkfirst=True)
+        with write_transaction(engine) as conn:
+            for table in tables.by_logical_name().values():
+                table.create(conn, checkfirst=True)
         return tables
     with engine.begin() as conn:
         if names.schema:
@@ -137,7 +138,7 @@ def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: L
 
 
 def drop_projection_tables(engine: Engine, names: TableNames) -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for logical in ("conversions", "call_queue", "user_call_scores"):
             if is_sqlite(engine):
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{names.all()[logical]}"')

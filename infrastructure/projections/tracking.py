@@ -43,7 +43,8 @@ class StalePosition(Exception):
 
 
 def create_tracking_tables(engine: Engine) -> None:
-    metadata.create_all(engine, checkfirst=True)
+    with write_transaction(engine) as conn:
+        metadata.create_all(conn, checkfirst=True)
 
 
 def ensure_tracking_row(engine: Engine, name: str) -> None:
