@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 from domain.errors import ConversionAlreadyReversed, InvalidValue
 from domain.identity import conversion_id
 from domain.rows import RowChange
+from domain.user_call_score import UserCallScore
 from domain.values import (
     NO_QUEUE,
     check_int,
@@ -21,7 +22,6 @@ from domain.values import (
     check_varchar,
     row_time,
 )
-from domain.user_call_score import UserCallScore
 
 
 class Conversion(Aggregate):

@@ -6,7 +6,7 @@ import typer
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 
 from domain.errors import ConvTrackError
-from infrastructure.cli import demo_command, projection_commands
+from infrastructure.cli import demo_command, operator_commands, projection_commands
 from infrastructure.cli.errors import fail, fail_on
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ def root() -> None:
 
 demo_command.register(app)
 projection_commands.register(app)
+operator_commands.register(app)
 
 
 def main() -> None:

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 
 from eventsourcing.application import AggregateNotFoundError
 
+from domain.bootstrap_run import BOOTSTRAP_RUN_ID, BootstrapRun
+from domain.errors import OperationRefused
 from domain.legacy_schema import LEGACY_SCHEMA_ID, LegacySchema
 from infrastructure.application import ConversionTracker
 from infrastructure.projections import tracking
-from infrastructure.projections.runner import ProjectionRunner, Progress
+from infrastructure.projections.runner import Progress, ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
 from infrastructure.projections.tables import (
     ProjectionTables,
@@ -42,12 +44,30 @@ def legacy_schema_of(tracker: ConversionTracker) -> LegacySchema | None:
     return schema
 
 
+def require_live(tracker: ConversionTracker) -> None:
+    """The live tables are the tracker's only when no bootstrap is pending or rolled back:
+    before cutover (and after a rollback) the live names hold the legacy tables, which
+    the tracker never writes."""
+    try:
+        run: BootstrapRun = tracker.repository.get(BOOTSTRAP_RUN_ID)
+    except AggregateNotFoundError:
+        return
+    if not run.cut_over:
+        raise OperationRefused(
+            "the live tables are the legacy ones (bootstrap not cut over, or rolled back); "
+            "the tracker will not write them. Run `convtrack cutover` first"
+        )
+
+
 def open_live_tables(tracker: ConversionTracker) -> ProjectionTables:
+    require_live(tracker)
     return create_projection_tables(tracker.sql_recorder.engine, TableNames.live(), legacy_schema_of(tracker))
 
 
 def rebuild(tracker: ConversionTracker, *, progress: Progress | None = None, batch_size: int = 5000,
             swap: bool = True) -> RebuildResult:
+    if swap:
+        require_live(tracker)
     engine = tracker.sql_recorder.engine
     target = TableNames.sibling(engine, "ct_rebuild")
     drop_projection_tables(engine, target)

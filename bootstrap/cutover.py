@@ -1,0 +1,159 @@
+"""``convtrack cutover``, ``rollback`` and ``export``.
+
+Cutover refuses unless verify passes now and the legacy tables are unchanged since the
+bootstrap's snapshot (checksums). Then one atomic rename moves the legacy tables to a
+dated name (a sibling database ``<db>_ct_legacy_<stamp>`` on MariaDB, a prefix on SQLite)
+and the staging tables to the live names. Rollback swaps back just as atomically: the
+legacy tables return untouched (their checksums are re-checked), the tracker's tables
+are kept under a dated name, and the event log keeps everything recorded meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect
+
+from bootstrap.bootstrapper import STAGING, load_run
+from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
+from bootstrap.reports import _default
+from bootstrap.verify import VerifyReport, staging_tables, verify
+from domain.bootstrap_run import BootstrapRun
+from domain.errors import OperationRefused
+from infrastructure.application import ConversionTracker
+from infrastructure.projections import tracking
+from infrastructure.projections.runner import ProjectionRunner
+from infrastructure.projections.swap import Move, swap_tables, table_exists
+from infrastructure.projections.tables import TableNames
+
+LOGICAL = ("user_call_scores", "call_queue", "conversions")
+ROLLBACK_HOLDER = "rolled-back"
+
+
+@dataclass(frozen=True)
+class CutoverResult:
+    position: int
+    legacy_label: str
+    verify: VerifyReport
+
+
+def _stamp() -> str:
+    return f"{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:4]}"
+
+
+def _require_run(tracker: ConversionTracker) -> BootstrapRun:
+    run = load_run(tracker)
+    if run is None or not run.completed:
+        raise OperationRefused("no completed bootstrap: run `convtrack bootstrap` first")
+    return run
+
+
+def legacy_unchanged(run: BootstrapRun, source: LegacySource) -> list[str]:
+    """Names of legacy tables whose checksum differs from the bootstrap's snapshot."""
+    return [name for name in MIGRATED_TABLES if source.checksum(name) != run.legacy_checksums.get(name)]
+
+
+def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool = False) -> CutoverResult:
+    run = _require_run(tracker)
+    if run.cut_over:
+        raise OperationRefused(f"already cut over; the legacy tables are kept as {run.legacy_label}")
+    changed = legacy_unchanged(run, source)
+    if changed:
+        raise OperationRefused(f"legacy tables changed since the bootstrap snapshot: {', '.join(changed)}; "
+                               "the migration would miss those changes. Start again from a fresh tracker store")
+    report = verify(tracker, source)
+    if not report.ok:
+        raise OperationRefused(f"verify fails ({report.mismatch_count} mismatches, "
+                               f"{sum(not c.ok for c in report.checks)} failed checks); run `convtrack verify` for the report")
+    engine = tracker.sql_recorder.engine
+    staging = staging_tables(tracker)
+    label = f"ct_legacy_{_stamp()}"
+    if dry_run:
+        return CutoverResult(tracker.sql_recorder.max_notification_id() or 0, label, report)
+    holder = f"cutover-{uuid.uuid4().hex[:8]}"
+    tracking.create_tracking_tables(engine)
+    tracking.ensure_tracking_row(engine, "live")
+    tracking.steal_lease(engine, "live", holder, ttl_seconds=300)
+    try:
+        runner = ProjectionRunner(tracker, staging, STAGING)
+        runner.run_once()
+        position = runner.position()
+        live, legacy = TableNames.live(), TableNames.sibling(engine, label)
+        moves = [Move(t, live, legacy) for t in LOGICAL if table_exists(engine, live, t)]
+        moves += [Move(t, staging.names, live) for t in LOGICAL]
+        run.record_cutover(position, label)
+        swap_tables(engine, moves, tracking=("live", position))
+        tracker.save(run)
+    finally:
+        tracking.release_lease(engine, "live", holder)
+    return CutoverResult(position, label, report)
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    position: int
+    rolled_back_label: str
+    legacy_checksums_equal: bool
+
+
+def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
+    run = _require_run(tracker)
+    if not run.cut_over or run.legacy_label is None:
+        raise OperationRefused("nothing to roll back: the tracker's tables are not live")
+    engine = tracker.sql_recorder.engine
+    legacy = TableNames.sibling(engine, run.legacy_label)
+    missing = [t for t in MIGRATED_TABLES if not table_exists(engine, legacy, t)]
+    if missing:
+        raise OperationRefused(f"the kept legacy tables are missing ({', '.join(missing)} of {run.legacy_label}); "
+                               "cannot roll back")
+    label = f"ct_rolledback_{_stamp()}"
+    live, kept = TableNames.live(), TableNames.sibling(engine, label)
+    tracking.steal_lease(engine, "live", ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
+    position = tracker.sql_recorder.max_notification_id() or 0
+    moves = [Move(t, live, kept) for t in LOGICAL if table_exists(engine, live, t)]
+    moves += [Move(t, legacy, live) for t in MIGRATED_TABLES]
+    run.record_rollback(position, label)
+    swap_tables(engine, moves)
+    tracker.save(run)
+    source = LegacySource(source_url)
+    try:
+        equal = not legacy_unchanged(run, source)
+    finally:
+        source.close()
+    return RollbackResult(position, label, equal)
+
+
+def export_conversions(tracker: ConversionTracker, path: Path) -> int:
+    """Write every conversion event recorded since the (last) cutover as JSON lines."""
+    run = _require_run(tracker)
+    start = run.cutover_position
+    if start is None:
+        raise OperationRefused("there was no cutover: nothing was recorded by the tracker's services")
+    topics = ["domain.conversion:Conversion.Recorded", "domain.conversion:Conversion.Reversed"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        position = start
+        while True:
+            batch = tracker.sql_recorder.select_notifications(position, 1000, topics=topics, inclusive_of_start=False)
+            if not batch:
+                break
+            for notification in batch:
+                event = tracker.mapper.to_domain_event(notification)
+                record: dict[str, Any] = {"position": notification.id, "event": type(event).__name__,
+                                          "recorded_at": event.timestamp}
+                record.update({"row": event.row} if hasattr(event, "row") else
+                              {"conversion_id": event.row_id, "reason": event.reason})  # type: ignore[attr-defined]
+                out.write(json.dumps(record, default=_default, ensure_ascii=False) + "\n")
+                written += 1
+            position = batch[-1].id
+    return written
+
+
+def live_tables_exist(tracker: ConversionTracker) -> bool:
+    return inspect(tracker.sql_recorder.engine).has_table("conversions")

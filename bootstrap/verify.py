@@ -1,0 +1,209 @@
+"""``convtrack verify``: the guide's post-migration checks plus row-level reconciliation.
+
+Every legacy row must have exactly one projected row with every legacy column value
+identical (compared as Python values: Decimal exactly, datetimes to the millisecond,
+strings character for character), the new columns must hold what the bootstrap
+promises, no ``callback`` queue type may remain, and every foreign key must resolve.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, Table, func, inspect, select
+
+from bootstrap.bootstrapper import load_run
+from bootstrap.legacy_source import LegacySource
+from bootstrap.seed_mapping import converted_queue_type, current_queue_type, scheduled_for
+from domain.call_queue_entry import legacy_callback_id
+from domain.errors import OperationRefused
+from domain.values import QueueType
+from infrastructure.application import ConversionTracker
+from infrastructure.projections.rebuild import legacy_schema_of
+from infrastructure.projections.tables import ProjectionTables, TableNames, projection_tables
+
+MAX_LISTED = 200
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class VerifyReport:
+    checks: list[Check] = field(default_factory=list)
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    mismatch_count: int = 0
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks) and self.mismatch_count == 0
+
+    def check(self, name: str, ok: bool, detail: str) -> None:
+        self.checks.append(Check(name, ok, detail))
+
+    def mismatch(self, table: str, row_id: Any, column: str, legacy: Any, projected: Any) -> None:
+        self.mismatch_count += 1
+        if len(self.mismatches) < MAX_LISTED:
+            self.mismatches.append({"table": table, "id": row_id, "column": column,
+                                    "legacy": repr(legacy), "projected": repr(projected)})
+
+
+def staging_tables(tracker: ConversionTracker) -> ProjectionTables:
+    engine = tracker.sql_recorder.engine
+    names = TableNames.staging(engine)
+    if not inspect(engine).has_table(names.scores, schema=names.schema):
+        raise OperationRefused("no staging tables: run `convtrack bootstrap` first")
+    return projection_tables(names, legacy_schema_of(tracker), with_agents_fk=False)
+
+
+def verify(tracker: ConversionTracker, source: LegacySource, *, batch_size: int = 2000,
+           progress: Any = None) -> VerifyReport:
+    run = load_run(tracker)
+    if run is None or not run.completed:
+        raise OperationRefused("nothing to verify: the bootstrap has not completed (`convtrack bootstrap`)")
+    if run.cut_over:
+        raise OperationRefused("already cut over: verify compares the legacy tables with the staging tables "
+                               "before cutover; see the report it wrote then")
+    tables = staging_tables(tracker)
+    engine = tracker.sql_recorder.engine
+    report = VerifyReport()
+    assert run.bootstrap_time is not None
+    with source.snapshot() as legacy, engine.connect() as ours:
+        counts = {name: source.count(legacy, name) for name in ("user_call_scores", "call_queue")}
+        projected = {"user_call_scores": _count(engine, tables.scores), "call_queue": _count(engine, tables.queue)}
+        for name in counts:
+            report.check(f"{name} count unchanged", counts[name] == projected[name],
+                         f"legacy {counts[name]}, projected {projected[name]}")
+        total = sum(counts.values())
+        done = 0
+        queue_table = source.table("call_queue")
+        for batch in source.batches(legacy, "user_call_scores", key=("id",), size=batch_size):
+            users = [r["user_id"] for r in batch]
+            entries: dict[int, list[dict[str, Any]]] = {}
+            for row in legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
+                entries.setdefault(row.user_id, []).append(dict(row._mapping))
+            mine = _rows_by_id(ours, tables.scores, [r["id"] for r in batch])
+            for row in batch:
+                _compare_score(report, row, mine.get(row["id"]), entries.get(row["user_id"], []), run.bootstrap_time)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        for batch in source.batches(legacy, "call_queue", key=("id",), size=batch_size):
+            mine = _rows_by_id(ours, tables.queue, [r["id"] for r in batch])
+            for row in batch:
+                _compare_entry(report, row, mine.get(row["id"]))
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        _figures(report, legacy, source.table("user_call_scores"), ours, tables.scores)
+    _no_callbacks_and_fks(report, engine, tables)
+    _seed_event_counts(report, tracker, counts)
+    return report
+
+
+def _count(engine: Engine, table: Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def _rows_by_id(conn: Any, table: Table, ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    return {r.id: dict(r._mapping) for r in conn.execute(select(table).where(table.c.id.in_(ids)))}
+
+
+def _compare_columns(report: VerifyReport, table: str, legacy: dict[str, Any], projected: dict[str, Any],
+                     skip: set[str]) -> None:
+    for column, value in legacy.items():
+        if column in skip:
+            continue
+        if column not in projected:
+            report.mismatch(table, legacy["id"], column, value, "<column missing>")
+        elif projected[column] != value or type(projected[column]) is not type(value):
+            report.mismatch(table, legacy["id"], column, value, projected[column])
+
+
+def _compare_score(report: VerifyReport, row: dict[str, Any], mine: dict[str, Any] | None,
+                   entries: list[dict[str, Any]], bootstrap_time: Any) -> None:
+    if mine is None:
+        report.mismatch("user_call_scores", row["id"], "<row>", "present", "missing")
+        return
+    _compare_columns(report, "user_call_scores", row, mine, skip=set())
+    expected = {
+        "is_active": True,
+        "last_reset_date": row["created_at"],
+        "last_queue_check": bootstrap_time,
+        "current_queue_type": current_queue_type(entries),
+    }
+    for column, value in expected.items():
+        if mine.get(column) != value:
+            report.mismatch("user_call_scores", row["id"], column, f"expected {value!r}", mine.get(column))
+    allowed = {converted_queue_type(e["queue_type"]) for e in entries} | {None}
+    if mine.get("current_queue_type") not in allowed:
+        report.mismatch("user_call_scores", row["id"], "current_queue_type", f"one of {sorted(map(str, allowed))}",
+                        mine.get("current_queue_type"))
+
+
+def _compare_entry(report: VerifyReport, row: dict[str, Any], mine: dict[str, Any] | None) -> None:
+    if mine is None:
+        report.mismatch("call_queue", row["id"], "<row>", "present", "missing")
+        return
+    _compare_columns(report, "call_queue", row, mine, skip={"queue_type"})
+    is_callback = row["queue_type"] == QueueType.LEGACY_CALLBACK
+    expected = {
+        "queue_type": converted_queue_type(row["queue_type"]),
+        "callback_id": legacy_callback_id(str(row["id"])) if is_callback else None,
+        "callback_reason": row.get("queue_reason") if is_callback else None,
+        "callback_scheduled_for": scheduled_for(row) if is_callback else None,
+    }
+    for column, value in expected.items():
+        if mine.get(column) != value:
+            report.mismatch("call_queue", row["id"], column, f"expected {value!r}", mine.get(column))
+
+
+def _figures(report: VerifyReport, legacy: Any, legacy_scores: Table, ours: Any, scores: Table) -> None:
+    def figures(conn: Any, table: Table) -> tuple[Any, ...]:
+        c = table.c.current_score
+        return tuple(conn.execute(select(func.min(c), func.max(c), func.sum(c), func.count())).one())
+
+    before, after = figures(legacy, legacy_scores), figures(ours, scores)
+    report.figures = {"legacy": {"min": before[0], "max": before[1], "sum": str(before[2]), "count": before[3]},
+                      "projected": {"min": after[0], "max": after[1], "sum": str(after[2]), "count": after[3]}}
+    report.check("scores preserved (min, max, sum/avg, count)", before == after, f"legacy {before}, projected {after}")
+
+
+def _no_callbacks_and_fks(report: VerifyReport, engine: Engine, tables: ProjectionTables) -> None:
+    with engine.connect() as conn:
+        left = conn.execute(select(func.count()).select_from(tables.queue)
+                            .where(tables.queue.c.queue_type == QueueType.LEGACY_CALLBACK)).scalar()
+        report.check("no 'callback' queue_type remains", left == 0, f"{left} rows with queue_type 'callback'")
+        if inspect(engine).has_table("agents"):
+            for table, column in ((tables.queue, "assigned_to_agent_id"), (tables.conversions, "primary_agent_id")):
+                dangling = conn.exec_driver_sql(
+                    f"SELECT COUNT(*) FROM {_qualified(engine, tables, table)} t LEFT JOIN agents a "
+                    f"ON a.id = t.{column} WHERE t.{column} IS NOT NULL AND a.id IS NULL"
+                ).scalar()
+                report.check(f"{table.name}.{column} resolves to agents", dangling == 0, f"{dangling} dangling")
+        else:
+            report.check("foreign keys", True, "no agents table in the tracker database: nothing to resolve")
+
+
+def _qualified(engine: Engine, tables: ProjectionTables, table: Table) -> str:
+    if tables.names.schema:
+        return f"`{tables.names.schema}`.`{table.name}`"
+    return f'"{table.name}"' if engine.dialect.name == "sqlite" else f"`{table.name}`"
+
+
+def _seed_event_counts(report: VerifyReport, tracker: ConversionTracker, counts: dict[str, int]) -> None:
+    events = tracker.sql_recorder.events
+    topics = {"user_call_scores": "domain.user_call_score:UserCallScore.Seeded",
+              "call_queue": "domain.call_queue_entry:CallQueueEntry.Seeded"}
+    with tracker.sql_recorder.engine.connect() as conn:
+        for name, topic in topics.items():
+            seeded = conn.execute(select(func.count()).select_from(events).where(events.c.topic == topic)).scalar()
+            report.check(f"one seed event per {name} row", seeded == counts[name],
+                         f"{seeded} seed events for {counts[name]} legacy rows")

@@ -1,0 +1,90 @@
+"""BootstrapRun: the once-only cutover from the legacy tables, as events.
+
+Started fixes the bootstrap time and the legacy tables' checksums (so a resumed run
+produces identical rows and cutover can prove the legacy tables did not change);
+Completed makes a second bootstrap refuse; CutOver and RolledBack record the swaps.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import OperationRefused
+from domain.identity import NAMESPACE
+
+BOOTSTRAP_RUN_ID = uuid.uuid5(NAMESPACE, "/bootstrap_run")
+
+
+class BootstrapRun(Aggregate):
+    def __init__(self) -> None:
+        self.bootstrap_time: datetime | None = None
+        self.legacy_checksums: dict[str, str] = {}
+        self.legacy_counts: dict[str, int] = {}
+        self.completed = False
+        self.counts: dict[str, int] = {}
+        self.cut_over = False
+        self.cutover_position: int | None = None
+        self.legacy_label: str | None = None
+        self.history: list[dict[str, Any]] = []
+
+    class Started(Aggregate.Created):
+        bootstrap_time: datetime
+        legacy_checksums: dict[str, str]
+        legacy_counts: dict[str, int]
+
+        def apply(self, aggregate: BootstrapRun) -> None:
+            aggregate.bootstrap_time = self.bootstrap_time
+            aggregate.legacy_checksums = dict(self.legacy_checksums)
+            aggregate.legacy_counts = dict(self.legacy_counts)
+
+    class Completed(Aggregate.Event):
+        counts: dict[str, int]
+
+        def apply(self, aggregate: BootstrapRun) -> None:
+            aggregate.completed = True
+            aggregate.counts = dict(self.counts)
+
+    class CutOver(Aggregate.Event):
+        position: int
+        legacy_label: str
+
+        def apply(self, aggregate: BootstrapRun) -> None:
+            aggregate.cut_over = True
+            aggregate.cutover_position = self.position
+            aggregate.legacy_label = self.legacy_label
+            aggregate.history.append({"cutover": self.legacy_label, "position": self.position})
+
+    class RolledBack(Aggregate.Event):
+        position: int
+        rolled_back_label: str
+
+        def apply(self, aggregate: BootstrapRun) -> None:
+            aggregate.cut_over = False
+            aggregate.history.append({"rollback": self.rolled_back_label, "position": self.position})
+
+    @classmethod
+    def start(cls, *, bootstrap_time: datetime, legacy_checksums: dict[str, str],
+              legacy_counts: dict[str, int]) -> BootstrapRun:
+        return cls._create(cls.Started, id=BOOTSTRAP_RUN_ID, bootstrap_time=bootstrap_time,
+                           legacy_checksums=legacy_checksums, legacy_counts=legacy_counts)
+
+    def complete(self, counts: dict[str, int]) -> None:
+        if self.completed:
+            raise OperationRefused("the bootstrap has already completed; it runs once")
+        self.trigger_event(self.Completed, counts=counts)
+
+    def record_cutover(self, position: int, legacy_label: str) -> None:
+        if not self.completed:
+            raise OperationRefused("cutover needs a completed bootstrap: run `convtrack bootstrap` first")
+        if self.cut_over:
+            raise OperationRefused(f"already cut over (legacy tables kept as {self.legacy_label})")
+        self.trigger_event(self.CutOver, position=position, legacy_label=legacy_label)
+
+    def record_rollback(self, position: int, rolled_back_label: str) -> None:
+        if not self.cut_over:
+            raise OperationRefused("nothing to roll back: the tracker's tables are not live")
+        self.trigger_event(self.RolledBack, position=position, rolled_back_label=rolled_back_label)

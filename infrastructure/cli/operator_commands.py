@@ -1,0 +1,186 @@
+"""The operator's cutover commands: assess, bootstrap, verify, cutover, rollback, export,
+and sample-data (a realistic legacy database for rehearsals)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bootstrap.assess import assess
+from bootstrap.bootstrapper import Bootstrapper
+from bootstrap.cutover import cutover, export_conversions, rollback
+from bootstrap.legacy_source import LegacySource
+from bootstrap.reports import markdown_table, to_json, write_reports
+from bootstrap.sample_data import generate
+from bootstrap.verify import VerifyReport, verify
+from infrastructure.cli.errors import fail
+from infrastructure.cli.progress import progress_bar
+from infrastructure.database import make_engine
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_tracker
+
+console = Console()
+err = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("assess")(assess_command)
+    app.command("bootstrap")(bootstrap_command)
+    app.command("verify")(verify_command)
+    app.command("cutover")(cutover_command)
+    app.command("rollback")(rollback_command)
+    app.command("export")(export_command)
+    app.command("sample-data")(sample_data_command)
+
+
+def assess_command(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables")) -> None:
+    """Read-only: what the legacy tables hold and what the migration will do with it."""
+    source = LegacySource(Settings().effective_legacy_url)
+    result = assess(source)
+    if as_json:
+        typer.echo(to_json(dataclasses.asdict(result)))
+        return
+    table = Table(title="Legacy tables")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.counts.items():
+        table.add_row(name, f"{count:,}")
+    console.print(table)
+    queue = Table(title="call_queue by queue_type x status")
+    for column in ("queue_type", "status", "count"):
+        queue.add_column(column)
+    for row in result.queue_by_type_and_status:
+        queue.add_row(str(row["queue_type"]), str(row["status"]), f"{row['count']:,}")
+    console.print(queue)
+    facts = Table(title="Findings", show_header=False)
+    for key in ("callback_entries", "users_with_several_pending", "queue_rows_without_score_row",
+                "score_rows_without_queue_row", "sessions_of_unknown_users", "scores_at_integer_limits",
+                "unknown_queue_types", "unknown_statuses", "extra_columns", "estimated_seconds"):
+        facts.add_row(key.replace("_", " "), str(getattr(result, key)))
+    console.print(facts)
+    for warning in result.warnings:
+        console.print(f"[yellow]note:[/] {warning}")
+
+
+def bootstrap_command(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing"),
+    batch_size: int = typer.Option(2000, min=1, max=50_000, help="Legacy rows per batch/transaction"),
+) -> None:
+    """Turn every legacy row into one seed event (once; resumable after a crash), then build the staging tables."""
+    settings = Settings()
+    tracker = open_tracker(settings)
+    bootstrapper = Bootstrapper(tracker, LegacySource(settings.effective_legacy_url), batch_size=batch_size)
+    with progress_bar("seeding events" if not dry_run else "dry run", console=err, unit="rows") as update:
+        report = bootstrapper.run(dry_run=dry_run, progress=update)
+    if not dry_run:
+        with progress_bar("projecting staging tables", console=err) as update:
+            bootstrapper.project_staging(progress=update)
+    table = Table(title="Bootstrap" + (" (dry run: nothing written)" if dry_run else ""))
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in report.counts.items():
+        table.add_row(key, f"{value:,}")
+    console.print(table)
+    if report.resumed:
+        console.print("resumed an interrupted bootstrap; rows already stored were skipped")
+    if not dry_run:
+        console.print(f"done at event position {report.position}. Next: `convtrack verify`")
+
+
+def verify_command(
+    reports_dir: Path | None = typer.Option(None, help="Where to write the JSON and Markdown reports"),
+) -> None:
+    """Reconcile every legacy row with its projected row; write reports; exit non-zero on any mismatch."""
+    settings = Settings()
+    tracker = open_tracker(settings)
+    with progress_bar("verifying", console=err, unit="rows") as update:
+        report = verify(tracker, LegacySource(settings.effective_legacy_url), progress=update)
+    json_path, md_path = write_reports(reports_dir or settings.reports_dir, "verify", _verify_data(report),
+                                       _verify_markdown(report))
+    for check in report.checks:
+        console.print(f"[{'green' if check.ok else 'red'}]{'PASS' if check.ok else 'FAIL'}[/] {check.name}: {check.detail}")
+    for mismatch in report.mismatches[:20]:
+        console.print(f"[red]mismatch[/] {mismatch['table']} id={mismatch['id']} {mismatch['column']}: "
+                      f"legacy {mismatch['legacy']} != projected {mismatch['projected']}")
+    console.print(f"reports: {json_path} and {md_path}")
+    if not report.ok:
+        fail(f"verify found {report.mismatch_count} mismatching values and "
+             f"{sum(not c.ok for c in report.checks)} failed checks (see {md_path})", 8)
+    console.print("[green]verify passed[/]: every legacy row is in the new tables, value for value")
+
+
+def cutover_command(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Run every check but swap nothing"),
+) -> None:
+    """Swap the verified tables into the live names in one atomic rename (legacy tables kept under a dated name)."""
+    settings = Settings()
+    tracker = open_tracker(settings)
+    result = cutover(tracker, LegacySource(settings.effective_legacy_url), dry_run=dry_run)
+    if dry_run:
+        console.print(f"dry run: checks pass; cutover would keep the legacy tables as {result.legacy_label}")
+        return
+    console.print(f"cut over at event position {result.position}; legacy tables kept as {result.legacy_label}. "
+                  "Start followers: `convtrack project` (or `convtrack serve`)")
+
+
+def rollback_command() -> None:
+    """Swap the legacy tables back atomically; the tracker's tables and event log are kept."""
+    settings = Settings()
+    result = rollback(open_tracker(settings), settings.effective_legacy_url)
+    console.print(f"rolled back at event position {result.position}; tracker tables kept as {result.rolled_back_label}")
+    if not result.legacy_checksums_equal:
+        fail("the restored legacy tables' checksums differ from the bootstrap snapshot", 9)
+    console.print("legacy tables restored: checksums equal to the bootstrap snapshot. "
+                  "Conversions recorded meanwhile: `convtrack export`")
+
+
+def export_command(
+    output: Path = typer.Option(Path("reports/conversions-since-cutover.jsonl"), help="JSON-lines file to write"),
+) -> None:
+    """Write the conversions recorded since cutover (from the event log) as JSON lines."""
+    written = export_conversions(open_tracker(Settings()), output)
+    console.print(f"wrote {written} conversion events to {output}")
+
+
+def sample_data_command(
+    url: str = typer.Option(..., help="Database URL to create the legacy tables in (must be empty)"),
+    users: int = typer.Option(1000, min=1, max=10_000_000, help="How many users"),
+    seed: int = typer.Option(1, help="Random seed"),
+) -> None:
+    """Create and fill the legacy tables with realistic data and edge cases (for rehearsals and demos)."""
+    try:
+        engine = make_engine(url)
+    except ValueError as error:
+        fail(str(error), 2)
+    from sqlalchemy import inspect
+
+    if inspect(engine).has_table("user_call_scores"):
+        fail("that database already has a user_call_scores table; give an empty one", 2)
+    counts = generate(engine, users=users, seed=seed)
+    console.print(", ".join(f"{name}: {count:,}" for name, count in counts.items()))
+
+
+def _verify_data(report: VerifyReport) -> dict[str, Any]:
+    return {"ok": report.ok, "checks": [dataclasses.asdict(c) for c in report.checks],
+            "mismatch_count": report.mismatch_count, "mismatches": report.mismatches, "figures": report.figures}
+
+
+def _verify_markdown(report: VerifyReport) -> str:
+    lines = [f"# Verify report: {'PASSED' if report.ok else 'FAILED'}", "",
+             markdown_table(["check", "result", "detail"],
+                            [[c.name, "pass" if c.ok else "FAIL", c.detail] for c in report.checks]), ""]
+    if report.figures:
+        lines += ["## Score figures (the guide's min/max/avg check)", "",
+                  markdown_table(["", "min", "max", "sum", "count"],
+                                 [[k, v["min"], v["max"], v["sum"], v["count"]] for k, v in report.figures.items()]), ""]
+    lines += [f"## Mismatches: {report.mismatch_count}", ""]
+    if report.mismatches:
+        lines.append(markdown_table(["table", "id", "column", "legacy", "projected"],
+                                    [[m["table"], m["id"], m["column"], m["legacy"], m["projected"]]
+                                     for m in report.mismatches]))
+    return "\n".join(lines) + "\n"
