@@ -107,16 +107,16 @@ def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
         raise OperationRefused("nothing to roll back: the tracker's tables are not live")
     engine = tracker.sql_recorder.engine
     legacy = TableNames.sibling(engine, run.legacy_label)
-    missing = [t for t in MIGRATED_TABLES if not table_exists(engine, legacy, t)]
-    if missing:
-        raise OperationRefused(f"the kept legacy tables are missing ({', '.join(missing)} of {run.legacy_label}); "
-                               "cannot roll back")
+    kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]
+    separate = source_url != tracker.sql_recorder.engine.url.render_as_string(hide_password=False)
+    if len(kept) != len(MIGRATED_TABLES) and not (separate and not kept):
+        raise OperationRefused(f"the kept legacy tables are missing ({run.legacy_label}); cannot roll back")
     label = f"ct_rolledback_{_stamp()}"
-    live, kept = TableNames.live(), TableNames.sibling(engine, label)
+    live, retired = TableNames.live(), TableNames.sibling(engine, label)
     tracking.steal_lease(engine, "live", ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
     position = tracker.sql_recorder.max_notification_id() or 0
-    moves = [Move(t, live, kept) for t in LOGICAL if table_exists(engine, live, t)]
-    moves += [Move(t, legacy, live) for t in MIGRATED_TABLES]
+    moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
+    moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
     run.record_rollback(position, label)
     swap_tables(engine, moves)
     tracker.save(run)

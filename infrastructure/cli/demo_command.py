@@ -1,15 +1,30 @@
-"""``convtrack demo``: the main job on the embedded SQLite default, start to finish."""
+"""``convtrack demo``: the main job on the embedded SQLite default, start to finish.
+
+Generates a realistic legacy database, then assess -> bootstrap -> verify -> cutover,
+records a few conversions and call attempts through the service layer, projects them,
+rolls back, exports what was recorded, and shows the reports.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import shutil
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.rule import Rule
 
-from domain.values import utc_now
+from bootstrap.assess import assess
+from bootstrap.bootstrapper import Bootstrapper
+from bootstrap.cutover import cutover, export_conversions, rollback
+from bootstrap.legacy_source import LegacySource
+from bootstrap.reports import write_reports
+from bootstrap.sample_data import generate
+from bootstrap.verify import verify
+from infrastructure.cli.operator_commands import _verify_data, _verify_markdown
+from infrastructure.database import make_engine
+from infrastructure.projections.rebuild import open_live_tables
+from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 
@@ -19,56 +34,71 @@ def register(app: typer.Typer) -> None:
 
 
 def demo(
-    workdir: Path = typer.Option(Path("var/demo"), help="Folder for the demo's SQLite databases (recreated)"),
+    workdir: Path = typer.Option(Path("var/demo"), help="Folder for the demo database and reports (recreated)"),
+    users: int = typer.Option(2000, min=10, max=1_000_000, help="Legacy users to generate"),
 ) -> None:
-    """Record call attempts, queue entries, a callback and conversions on a fresh SQLite store, and show what happened."""
+    """The full cutover on SQLite: generate legacy data, assess, bootstrap, verify, cut over,
+    record conversions, roll back, and show the reports."""
     console = Console()
-    workdir.mkdir(parents=True, exist_ok=True)
-    store = workdir / "tracker.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{store}{suffix}").unlink(missing_ok=True)
-    tracker = open_tracker(Settings(database_url=f"sqlite:///{store}"))
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    url = f"sqlite:///{workdir / 'app.sqlite3'}"
+    reports = workdir / "reports"
 
-    steps: list[tuple[str, str]] = []
-    first = tracker.enqueue(user_id=1001, queue_type="unsigned_users", priority_score=40, reason="signed up, no documents")
-    steps.append(("enqueue user 1001 (unsigned_users)", str(first.ids["entry_id"])))
-    second = tracker.enqueue(user_id=1002, queue_type="outstanding_requests", reason="missing ID — “passport”")
-    steps.append(("enqueue user 1002 (outstanding_requests)", str(second.ids["entry_id"])))
-    tracker.assign(entry_id=first.ids["entry_id"], agent_id=7)
-    steps.append(("assign user 1001's entry to agent 7", "assigned"))
-    for outcome in ("no_answer", "answered", "documents_promised"):
-        tracker.record_call_attempt(user_id=1001, agent_id=7, outcome=outcome)
-        steps.append((f"call attempt for 1001: {outcome}", f"score {tracker.get_score(1001).current_score}"))
-    tracker.schedule_callback(
-        entry_id=second.ids["entry_id"], scheduled_for=utc_now() + timedelta(days=1), reason="call back after 5pm"
-    )
-    steps.append(("schedule a callback for 1002", "tomorrow"))
-    result = tracker.record_conversion(
-        user_id=1001, conversion_type="signed", primary_agent_id=7, signature_obtained=True,
-        claim_value="2500.00", estimated_commission="375.50", documents_received=["id", "bank_statement"],
-        idempotency_key="demo-conversion-1001",
-    )
-    again = tracker.record_conversion(
-        user_id=1001, conversion_type="signed", primary_agent_id=7, signature_obtained=True,
-        claim_value="2500.00", estimated_commission="375.50", documents_received=["id", "bank_statement"],
-        idempotency_key="demo-conversion-1001",
-    )
-    steps.append(("record conversion for 1001", f"{result.ids['conversion_id']} at position {result.position}"))
-    steps.append(("retry with the same idempotency key", f"replayed={again.replayed}, same id={again.ids == result.ids}"))
+    console.print(Rule("1. a legacy database (the app's tables, with edge cases)"))
+    counts = generate(make_engine(url), users=users)
+    console.print(", ".join(f"{name}: {count:,}" for name, count in counts.items()))
 
-    table = Table(title="What happened")
-    table.add_column("step")
-    table.add_column("result")
-    for step, outcome in steps:
-        table.add_row(step, outcome)
-    console.print(table)
+    console.print(Rule("2. assess (read-only)"))
+    source = LegacySource(url)
+    assessment = assess(source)
+    for warning in assessment.warnings:
+        console.print(f"note: {warning}")
+    console.print(f"estimated bootstrap time: {assessment.estimated_seconds} s")
 
-    score = tracker.get_score(1001)
-    conversion = tracker.get_conversion(result.ids["conversion_id"])
-    entry = tracker.get_entry(first.ids["entry_id"])
-    console.print(
-        f"user 1001: active={score.is_active} score={score.current_score} attempts={score.total_attempts}; "
-        f"entry {entry.row_id}: {entry.status}; conversion final_score={conversion.row['final_score']} "
-        f"claim_value={conversion.row['claim_value']} contributing_agents={conversion.row['contributing_agents']}"
-    )
-    console.print(f"{tracker.sql_recorder.count_events()} events stored in {store}")
+    console.print(Rule("3. bootstrap: one seed event per legacy row, then the staging tables"))
+    tracker = open_tracker(Settings(database_url=url))
+    bootstrapper = Bootstrapper(tracker, source)
+    report = bootstrapper.run()
+    bootstrapper.project_staging()
+    console.print({k: v for k, v in report.counts.items()})
+
+    console.print(Rule("4. verify: every legacy row, value for value"))
+    checked = verify(tracker, source)
+    json_path, md_path = write_reports(reports, "verify", _verify_data(checked), _verify_markdown(checked))
+    for check in checked.checks:
+        console.print(f"{'PASS' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    if not checked.ok:
+        raise typer.Exit(8)
+
+    console.print(Rule("5. cutover: one atomic rename"))
+    done = cutover(tracker, source)
+    console.print(f"live tables are the tracker's; legacy kept as {done.legacy_label}")
+
+    console.print(Rule("6. the agents' services record work through the service layer"))
+    runner = ProjectionRunner(tracker, open_live_tables(tracker))
+    users_with_scores = [10_005, 10_006, 10_007]
+    for user_id in users_with_scores:
+        tracker.record_call_attempt(user_id=user_id, agent_id=3, outcome="answered")
+    first = tracker.record_conversion(user_id=users_with_scores[0], conversion_type="signed", primary_agent_id=3,
+                                      signature_obtained=True, claim_value="1250.00", estimated_commission="187.50",
+                                      documents_received=["passport", "bank statement"], idempotency_key="demo-1")
+    again = tracker.record_conversion(user_id=users_with_scores[0], conversion_type="signed", primary_agent_id=3,
+                                      signature_obtained=True, claim_value="1250.00", estimated_commission="187.50",
+                                      documents_received=["passport", "bank statement"], idempotency_key="demo-1")
+    tracker.record_conversion(user_id=users_with_scores[1], conversion_type="documents_received",
+                              claim_value="980.10", conversion_reason="signed at the door — “finally”")
+    runner.run_once()
+    console.print(f"conversion {first.ids['conversion_id']} recorded at position {first.position}; "
+                  f"retry with the same key replayed={again.replayed}; projection lag {runner.lag()}")
+
+    console.print(Rule("7. rollback: the legacy tables come back byte for byte"))
+    back = rollback(tracker, url)
+    console.print(f"legacy checksums equal to the snapshot: {back.legacy_checksums_equal}; "
+                  f"tracker tables kept as {back.rolled_back_label}")
+    exported = export_conversions(tracker, reports / "conversions-since-cutover.jsonl")
+    console.print(f"{exported} conversion events since cutover exported to {reports / 'conversions-since-cutover.jsonl'}")
+
+    console.print(Rule("8. reports"))
+    console.print(md_path.read_text(encoding="utf-8"))
+    console.print(f"reports: {json_path}, {md_path}")
