@@ -91,8 +91,13 @@ class MariaDBServer:
         return name
 
     def drop_database(self, name: str) -> None:
+        """Drops the database and its siblings (``<name>_ct_*``: staging, retired, legacy)."""
         with self.root() as conn, conn.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            cursor.execute("SHOW DATABASES")
+            siblings = [row[0] for row in cursor.fetchall() if str(row[0]).startswith(f"{name}_ct_")]
+            for database in [*siblings, name]:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{database}`")
 
     def root(self) -> pymysql.connections.Connection:
         return pymysql.connect(unix_socket=str(self.socket), user="root", autocommit=True)

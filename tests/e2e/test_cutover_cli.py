@@ -1,0 +1,141 @@
+"""The operator's commands as an operator runs them, on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bootstrap.legacy_source import LegacySource
+from bootstrap.sample_data import generate
+from infrastructure.database import make_engine
+from infrastructure.projections.tables import TableNames
+from tests.support.mariadb_server import MariaDBServer
+from tests.support.processes import CONVTRACK, convtrack_env, run_convtrack
+
+
+def make_legacy(url: str, users: int = 400, seed: int = 3) -> None:
+    generate(make_engine(url), users=users, seed=seed)
+
+
+def staging_rows(url: str, skip: set[str]) -> dict[str, list[tuple[object, ...]]]:
+    engine = make_engine(url)
+    names = TableNames.staging(engine)
+    out = {}
+    with engine.connect() as conn:
+        for logical in ("user_call_scores", "call_queue"):
+            table = names.all()[logical]
+            qualified = f"`{names.schema}`.`{table}`" if names.schema else f'"{table}"'
+            result = conn.execute(text(f"SELECT * FROM {qualified} ORDER BY id"))
+            keys = list(result.keys())
+            out[logical] = [tuple(v for k, v in zip(keys, row, strict=True) if k not in skip) for row in result]
+    return out
+
+
+def event_count(url: str) -> int:
+    with make_engine(url).connect() as conn:
+        return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+
+
+def event_count_if_any(url: str) -> int:
+    try:
+        return event_count(url)
+    except Exception:  # the table does not exist yet
+        return 0
+
+
+def second_database(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    server: MariaDBServer = request.getfixturevalue("mariadb_server")
+    return server.url(server.create_database())
+
+
+def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str, tmp_path: Path) -> None:
+    make_legacy(database_url)
+    source = LegacySource(database_url)
+    checksums = {t: source.checksum(t) for t in ("user_call_scores", "call_queue")}
+    assessed = run_convtrack(database_url, "assess", "--json")
+    assert assessed.returncode == 0, assessed.stderr
+    facts = json.loads(assessed.stdout)
+    assert facts["callback_entries"] > 0 and facts["extra_columns"]["call_queue"] == ["scheduled_for"]
+
+    dry = run_convtrack(database_url, "bootstrap", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would write" in dry.stdout
+    assert event_count(database_url) == 0, "a dry run writes nothing"
+
+    assert run_convtrack(database_url, "bootstrap", "--batch-size", "100").returncode == 0
+    events = event_count(database_url)
+    again = run_convtrack(database_url, "bootstrap")
+    assert again.returncode != 0 and "already completed" in again.stderr
+    assert event_count(database_url) == events, "a second bootstrap changes nothing"
+
+    verified = run_convtrack(database_url, "verify", "--reports-dir", str(tmp_path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads((tmp_path / "verify-latest.json").read_text())
+    assert report["ok"] and report["mismatch_count"] == 0
+    assert (tmp_path / "verify-latest.md").read_text().startswith("# Verify report: PASSED")
+
+    assert run_convtrack(database_url, "cutover", "--dry-run").returncode == 0
+    cut = run_convtrack(database_url, "cutover")
+    assert cut.returncode == 0, cut.stderr
+    with make_engine(database_url).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
+        assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE callback_id IS NOT NULL")).scalar() == facts["callback_entries"]
+
+    recorded = run_convtrack(database_url, "project", "--once")
+    assert recorded.returncode == 0, recorded.stderr
+    back = run_convtrack(database_url, "rollback")
+    assert back.returncode == 0, back.stderr
+    after = LegacySource(database_url)
+    assert {t: after.checksum(t) for t in ("user_call_scores", "call_queue")} == checksums
+    refused = run_convtrack(database_url, "project", "--once")
+    assert refused.returncode != 0 and "legacy" in refused.stderr, "nothing writes the restored legacy tables"
+
+
+def test_a_bootstrap_killed_at_several_points_resumes_to_the_same_result(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    make_legacy(database_url, users=1500)
+    kills = []
+    for threshold in (2, 400, 1500, 2600):  # right after the first events, then deeper into the run
+        process = subprocess.Popen([CONVTRACK, "bootstrap", "--batch-size", "20"], env=convtrack_env(database_url),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            if event_count_if_any(database_url) >= threshold:
+                process.send_signal(signal.SIGKILL)
+                kills.append(event_count_if_any(database_url))
+                break
+            time.sleep(0.005)
+        process.wait(timeout=30)
+    assert len(kills) >= 3, f"the bootstrap finished before it could be killed: {kills}"
+    finished = run_convtrack(database_url, "bootstrap", "--batch-size", "25")
+    assert finished.returncode in (0, 5), finished.stderr  # 5: a killed run had already completed
+    assert run_convtrack(database_url, "verify", "--reports-dir", str(tmp_path)).returncode == 0
+
+    reference = second_database(request, database_url, tmp_path)
+    make_legacy(reference, users=1500)
+    assert run_convtrack(reference, "bootstrap", "--batch-size", "1000").returncode == 0
+    assert staging_rows(database_url, {"last_queue_check"}) == staging_rows(reference, {"last_queue_check"})
+    assert event_count(database_url) == event_count(reference)
+
+
+def test_legacy_and_tracker_in_different_databases(database_url: str, tmp_path: Path,
+                                                   request: pytest.FixtureRequest) -> None:
+    tracker_url = second_database(request, database_url, tmp_path)
+    make_legacy(database_url, users=150)
+    extra = {"CONVTRACK_LEGACY_URL": database_url, "CONVTRACK_REPORTS_DIR": str(tmp_path)}
+    for step in ("bootstrap", "verify", "cutover"):
+        done = run_convtrack(tracker_url, step, **extra)
+        assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
+    with make_engine(tracker_url).connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
+    rolled = run_convtrack(tracker_url, "rollback", **extra)
+    assert rolled.returncode == 0, rolled.stderr
