@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import typer
+from typer._click.exceptions import ClickException  # typer vendors click since 0.2x
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 
 from domain.errors import ConvTrackError
-from infrastructure.cli import demo_command, operator_commands, projection_commands
+from infrastructure.cli import demo_command, operator_commands, projection_commands, service_commands
 from infrastructure.cli.errors import fail, fail_on
 
 app = typer.Typer(
@@ -26,12 +27,19 @@ def root() -> None:
 demo_command.register(app)
 projection_commands.register(app)
 operator_commands.register(app)
+service_commands.register(app)
 
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)
+    except ClickException as error:  # bad usage: unknown command or option, wrong type
+        fail(error.format_message().replace("\n", " "), error.exit_code or 2)
+    except typer.Abort:
+        fail("aborted", 130)
     except ConvTrackError as error:
         fail_on(error)
     except SqlOperationalError as error:
         fail(f"database unreachable or refused the operation: {error.orig}", 6)
+    if isinstance(code, int) and code:
+        raise SystemExit(code)

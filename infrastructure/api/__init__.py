@@ -1,0 +1,1 @@
+"""The HTTP API for the agents' services (FastAPI on uvicorn)."""

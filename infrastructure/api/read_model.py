@@ -1,0 +1,98 @@
+"""Queries, read from the projected live tables (what the app itself reads)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, Select, func, select
+
+from infrastructure.projections import tracking
+from infrastructure.projections.tables import ProjectionTables
+
+OPEN = ("pending", "assigned")
+
+
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """JSON-safe values: decimals as strings, datetimes as ISO-8601 with milliseconds."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, Decimal):
+            out[key] = str(value)
+        elif isinstance(value, datetime):
+            out[key] = value.isoformat(timespec="milliseconds")
+        else:
+            out[key] = value
+    return out
+
+
+class ReadModel:
+    def __init__(self, engine: Engine, tables: ProjectionTables) -> None:
+        self.engine = engine
+        self.tables = tables
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            return tracking.read_position(conn, "live")
+
+    def wait_for(self, position: int | None, timeout: float) -> bool:
+        if not position:
+            return True
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while self.position() < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+        return True
+
+    def _all(self, query: Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [plain(dict(r._mapping)) for r in conn.execute(query)]
+
+    def queue(self, queue_type: str, limit: int, offset: int) -> list[dict[str, Any]]:
+        q = self.tables.queue
+        return self._all(select(q).where(q.c.queue_type == queue_type, q.c.status.in_(OPEN))
+                         .order_by(q.c.priority_score.desc(), q.c.created_at, q.c.id).limit(limit).offset(offset))
+
+    def score(self, user_id: int) -> dict[str, Any] | None:
+        s = self.tables.scores
+        rows = self._all(select(s).where(s.c.user_id == user_id))
+        return rows[0] if rows else None
+
+    def conversions(self, *, agent_id: int | None, conversion_type: str | None, since: datetime | None,
+                    until: datetime | None, limit: int, offset: int) -> list[dict[str, Any]]:
+        c = self.tables.conversions
+        query = select(c)
+        if agent_id is not None:
+            query = query.where(c.c.primary_agent_id == agent_id)
+        if conversion_type is not None:
+            query = query.where(c.c.conversion_type == conversion_type)
+        if since is not None:
+            query = query.where(c.c.converted_at >= since)
+        if until is not None:
+            query = query.where(c.c.converted_at < until)
+        return self._all(query.order_by(c.c.converted_at.desc(), c.c.id).limit(limit).offset(offset))
+
+    def totals_per_agent(self) -> list[dict[str, Any]]:
+        c = self.tables.conversions
+        query = (select(c.c.primary_agent_id.label("agent_id"), func.count().label("conversions"),
+                        func.sum(c.c.claim_value).label("claim_value"),
+                        func.sum(c.c.estimated_commission).label("estimated_commission"))
+                 .group_by(c.c.primary_agent_id).order_by(c.c.primary_agent_id))
+        rows = self._all(query)
+        for row in rows:  # SQLite sums the decimal strings as floats: re-sum exactly
+            if self.engine.dialect.name == "sqlite":
+                row.update(self._exact_sums(row["agent_id"]))
+        return rows
+
+    def _exact_sums(self, agent_id: int | None) -> dict[str, str]:
+        c = self.tables.conversions
+        where = c.c.primary_agent_id.is_(None) if agent_id is None else c.c.primary_agent_id == agent_id
+        with self.engine.connect() as conn:
+            values = conn.execute(select(c.c.claim_value, c.c.estimated_commission).where(where)).all()
+        return {"claim_value": str(sum((v[0] for v in values if v[0] is not None), Decimal("0.00"))),
+                "estimated_commission": str(sum((v[1] for v in values if v[1] is not None), Decimal("0.00")))}
