@@ -33,6 +33,10 @@ from infrastructure.wiring import open_tracker
 log = logging.getLogger("convtrack.api")
 ENTRY_ID = Annotated[str, Path(min_length=1, max_length=191)]
 IDEMPOTENCY_KEY = Annotated[str | None, Header(alias="Idempotency-Key", max_length=191)]
+MinPosition = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Wait until projected up to here")]
+WaitSeconds = Annotated[float, Query(ge=0, le=30)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": schemas.ErrorResponse} for status in (401, 404, 409, 413, 422, 503)
 }
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
                                 idempotency_key=idempotency_key), response)
 
         endpoint.__doc__ = doc
+        endpoint.__annotations__["body"] = body_type  # a local name: resolve it for FastAPI
         app.post(f"/api/queue/{{entry_id}}/{name}", response_model=schemas.CommandResponse, status_code=201,
                  dependencies=authed, responses=ERRORS, tags=["commands"], name=name.replace("-", "_"))(endpoint)
 
@@ -166,11 +171,6 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
                                                  idempotency_key=idempotency_key), response)
 
     # ----------------------------------------------------------------- queries
-
-    MinPosition = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Wait until projected up to here")]
-    WaitSeconds = Annotated[float, Query(ge=0, le=30)]
-    Limit = Annotated[int, Query(ge=1, le=500)]
-    Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
     @app.get("/api/queue/getQueue", dependencies=authed, responses=ERRORS, tags=["queries"])
     def get_queue(queueType: Annotated[str, Query(pattern=r"^(unsigned_users|outstanding_requests)$")],  # noqa: N803
