@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from domain.errors import ConvTrackError, OperationRefused, UnknownUser
+from domain.errors import ConvTrackError, InvalidValue, OperationRefused, UnknownUser
 from domain.values import row_time
 from infrastructure.api import schemas
 from infrastructure.api.api_keys import ApiKeys
@@ -100,6 +100,8 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         return model
 
     def wait(model: ReadModel, min_position: int | None, wait_seconds: float) -> None:
+        if min_position and min_position > (head := svc().tracker.sql_recorder.max_notification_id() or 0):
+            raise InvalidValue("min_position", f"no event has been recorded at {min_position} (the head is {head})")
         if not model.wait_for(min_position, wait_seconds):
             raise NotYetProjected(f"the projections have not reached position {min_position} within {wait_seconds} s; "
                                   "retry shortly")
