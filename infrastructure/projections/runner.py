@@ -9,10 +9,11 @@ while it holds the lease. An event that cannot be applied stops the runner with
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from eventsourcing.persistence import Notification
@@ -100,25 +101,26 @@ class ProjectionRunner:
     # ----------------------------------------------------------------- applying
 
     def run_once(self, progress: Progress | None = None, until: int | None = None) -> int:
-        """Apply everything up to the head (or ``until``); return how many events."""
+        """Apply everything up to the head (or ``until``); return how many events.
+
+        A reader thread fetches the next batch while this one decodes and writes the
+        current one, so database round trips overlap with Python work."""
         applied = 0
         head = until if until is not None else self.head()
         position = self.position()
         while position < head:
-            notifications = self.recorder.select_notifications(
-                start=position, limit=self.batch_size, stop=head, inclusive_of_start=False
-            )
-            if not notifications:
-                break
-            try:
-                self._apply(position, notifications)
-            except tracking.StalePosition:
-                position = self.position()  # another follower applied it; carry on from there
-                continue
-            applied += len(notifications)
-            position = notifications[-1].id
-            if progress is not None:
-                progress(position, head)
+            with _Prefetch(self, position, head) as batches:
+                try:
+                    for notifications in batches:
+                        self._apply(position, notifications)
+                        applied += len(notifications)
+                        position = notifications[-1].id
+                        if progress is not None:
+                            progress(position, head)
+                except tracking.StalePosition:
+                    position = self.position()  # another follower applied it; carry on from there
+                    continue
+            break
         self.stats.applied += applied
         return applied
 
@@ -174,3 +176,61 @@ class ProjectionRunner:
                 fold = folds[logical] = BatchFold()
             fold.add(change)
         return folds
+
+
+class _Prefetch:
+    """Reads batches of notifications ahead of the consumer, in a thread."""
+
+    def __init__(self, runner: ProjectionRunner, start: int, stop: int, depth: int = 2) -> None:
+        self.runner = runner
+        self.start = start
+        self.stop = stop
+        self.batches: queue.Queue[list[Notification] | BaseException | None] = queue.Queue(maxsize=depth)
+        self.cancelled = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+
+    def __enter__(self) -> Iterator[list[Notification]]:
+        self.thread.start()
+        return self._iterate()
+
+    def __exit__(self, *_: object) -> None:
+        self.cancelled.set()
+        while self.thread.is_alive():
+            try:
+                self.batches.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self.thread.join()
+
+    def _iterate(self) -> Iterator[list[Notification]]:
+        while True:
+            item = self.batches.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _read(self) -> None:
+        position = self.start
+        try:
+            while position < self.stop and not self.cancelled.is_set():
+                batch = self.runner.recorder.select_notifications(
+                    start=position, limit=self.runner.batch_size, stop=self.stop, inclusive_of_start=False
+                )
+                if not batch:
+                    break
+                self._put(batch)
+                position = batch[-1].id
+        except BaseException as error:  # handed to the consumer, which raises it
+            self._put(error)
+            return
+        self._put(None)
+
+    def _put(self, item: list[Notification] | BaseException | None) -> None:
+        while not self.cancelled.is_set():
+            try:
+                self.batches.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue

@@ -1,0 +1,92 @@
+"""Rebuild speed on MariaDB against the floor: the library's plain read path.
+
+    .venv/bin/python -m tests.benchmarks.bench_rebuild --events 2000000 --small 500000
+
+For each size: fill a fresh store, then in separate processes (so peak memory is per
+phase) (a) the floor: eventsourcing-sqlalchemy's SQLAlchemyApplicationRecorder
+.select_notifications + mapper.to_domain_event over every event, writing nothing;
+(b) our rebuild into fresh tables (no swap). Prints events/s, the ratio, peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_tracker
+from tests.benchmarks.store_builder import fill_store
+from tests.support.mariadb_server import MariaDBServer
+
+
+def floor(url: str) -> dict[str, float]:
+    from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+    from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+
+    tracker = open_tracker(Settings(database_url=url))  # for its mapper (same transcodings)
+    recorder = SQLAlchemyApplicationRecorder(SQLAlchemyDatastore(url=url), events_table_name="stored_events")
+    started = time.perf_counter()
+    count, position = 0, 0
+    while True:
+        batch = recorder.select_notifications(start=position, limit=5000, inclusive_of_start=False)
+        if not batch:
+            break
+        for notification in batch:
+            tracker.mapper.to_domain_event(notification)
+        count += len(batch)
+        position = batch[-1].id
+    return {"events": count, "seconds": time.perf_counter() - started}
+
+
+def ours(url: str) -> dict[str, float]:
+    from infrastructure.projections.rebuild import rebuild
+
+    tracker = open_tracker(Settings(database_url=url))
+    started = time.perf_counter()
+    result = rebuild(tracker, swap=False, batch_size=5000)
+    return {"events": result.events, "seconds": time.perf_counter() - started}
+
+
+def phase(name: str, url: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_rebuild", "--phase", name, "--url", url],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--small", type=int, default=500_000)
+    parser.add_argument("--phase", choices=["floor", "ours"])
+    parser.add_argument("--url")
+    args = parser.parse_args()
+    if args.phase:
+        result = floor(args.url) if args.phase == "floor" else ours(args.url)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    server = MariaDBServer(buffer_pool="2G").start()
+    try:
+        for size in (args.small, args.events):
+            url = server.url(server.create_database())
+            started = time.perf_counter()
+            written = fill_store(open_tracker(Settings(database_url=url)), size)
+            print(f"filled {written:,} events in {time.perf_counter() - started:.0f} s", flush=True)
+            base, mine = phase("floor", url), phase("ours", url)
+            print(json.dumps({
+                "events": written,
+                "floor_events_per_s": round(base["events"] / base["seconds"]),
+                "rebuild_events_per_s": round(mine["events"] / mine["seconds"]),
+                "rebuild_over_floor": round(mine["seconds"] / base["seconds"], 2),
+                "floor_peak_rss_mb": round(base["peak_rss_mb"]), "rebuild_peak_rss_mb": round(mine["peak_rss_mb"]),
+            }), flush=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
