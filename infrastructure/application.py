@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +40,7 @@ from domain.values import ScoringRule, check_int, check_user_id, check_varchar, 
 from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
 from infrastructure.event_store.transcodings import register_extra_transcodings
 
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 10
 CONVERTED = "converted"
 
 
@@ -316,7 +318,7 @@ class ConversionTracker(Application):
             first = self._replay(key, command, fingerprint)
             if first is not None:
                 return first
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             aggregates, ids = action()
             record = IdempotencyRecord(key, command, fingerprint, ids) if key is not None else None
             try:
@@ -324,7 +326,9 @@ class ConversionTracker(Application):
             except IntegrityError:
                 if key is not None and (first := self._replay(key, command, fingerprint)):
                     return first
-                continue  # another writer got there first: reload and decide again
+                # another writer got there first: back off a little (jittered), reload, decide again
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
+                continue
             position = max((r.notification.id for r in recordings), default=None)
             return CommandResult(command, ids, position)
         raise ConcurrencyConflict(
