@@ -1,0 +1,124 @@
+"""Load on the HTTP API: MariaDB, `convtrack serve` with 2 workers, 32 concurrent clients
+on loopback recording call attempts and conversions for random users (some requests are
+retried with the same Idempotency-Key, and users race). Afterwards the event count, the
+projected tables and a replay from scratch must agree exactly.
+
+    .venv/bin/python -m tests.benchmarks.bench_api_load --seconds 60 --clients 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+
+import httpx
+from sqlalchemy import text
+
+from infrastructure.api.api_keys import ApiKeys
+from infrastructure.projections.rebuild import open_live_tables, rebuild
+from infrastructure.projections.runner import ProjectionRunner
+from infrastructure.projections.tables import TableNames, create_projection_tables
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_tracker
+from tests.support.mariadb_server import MariaDBServer, free_port
+from tests.support.processes import CONVTRACK, convtrack_env
+from tests.support.table_rows import rows_of
+
+
+def client_loop(base: str, key: str, users: int, until: float, seed: int, stats: dict[str, object]) -> None:
+    rng = random.Random(seed)
+    latencies: list[float] = stats["latencies"]  # type: ignore[assignment]
+    outcomes: Counter[str] = stats["outcomes"]  # type: ignore[assignment]
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10) as client:
+        while time.monotonic() < until:
+            user = rng.randint(1, users)
+            if rng.random() < 0.75:
+                path, body, kind = "/api/call-attempts", {"user_id": user, "agent_id": rng.randint(1, 20),
+                                                          "outcome": rng.choice(["answered", "busy"])}, "attempt"
+            else:
+                path, body, kind = "/api/conversions", {"user_id": user, "conversion_type": "signed",
+                                                        "claim_value": "100.00"}, "conversion"
+            key_header = {"Idempotency-Key": uuid.uuid4().hex}
+            sends = 2 if rng.random() < 0.05 else 1  # a client retrying after a lost response
+            for _ in range(sends):
+                started = time.perf_counter()
+                try:
+                    response = client.post(path, json=body, headers=key_header)
+                    status = response.status_code
+                except httpx.HTTPError:
+                    status = 0
+                latencies.append(time.perf_counter() - started)
+                replay = status == 200
+                outcomes[f"{kind}:{'replayed' if replay else status}"] += 1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    server = MariaDBServer(buffer_pool="1G").start()
+    serve = None
+    try:
+        url = server.url(server.create_database())
+        tracker = open_tracker(Settings(database_url=url))
+        key = ApiKeys(tracker.sql_recorder.engine).create("load")
+        port = free_port()
+        serve = subprocess.Popen([CONVTRACK, "serve", "--port", str(port), "--workers", str(args.workers)],
+                                 env=convtrack_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        stats: dict[str, object] = {"latencies": [], "outcomes": Counter()}
+        until = time.monotonic() + args.seconds
+        threads = [threading.Thread(target=client_loop, args=(base, key, args.users, until, i, stats))
+                   for i in range(args.clients)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+        latencies = sorted(stats["latencies"])  # type: ignore[arg-type]
+        outcomes: Counter[str] = stats["outcomes"]  # type: ignore[assignment]
+        errors = sum(n for k, n in outcomes.items() if k.split(":")[1] in {"0"} or k.split(":")[1].startswith("5"))
+        runner = ProjectionRunner(tracker, open_live_tables(tracker))
+        caught_up = runner.wait_for(tracker.sql_recorder.max_notification_id() or 0, timeout=120)
+        engine = tracker.sql_recorder.engine
+        with engine.connect() as conn:
+            attempts = int(conn.execute(text("SELECT COALESCE(SUM(total_attempts), 0) FROM user_call_scores")).scalar())
+            conversions = int(conn.execute(text("SELECT COUNT(*) FROM conversions")).scalar())
+        live = rows_of(engine, runner.tables)
+        rebuild(tracker, swap=False)
+        replayed = rows_of(engine, create_projection_tables(engine, TableNames.sibling(engine, "ct_rebuild"), None))
+        print(json.dumps({
+            "clients": args.clients, "workers": args.workers, "seconds": round(elapsed, 1),
+            "requests": len(latencies), "requests_per_s": round(len(latencies) / elapsed),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+            "errors": errors, "outcomes": dict(outcomes), "projection_caught_up": caught_up,
+            "attempts_201": outcomes["attempt:201"], "attempts_in_table": attempts,
+            "conversions_201": outcomes["conversion:201"], "conversions_in_table": conversions,
+            "replay_equals_live": replayed == live, "events": tracker.sql_recorder.count_events(),
+        }, indent=1))
+    finally:
+        if serve is not None:
+            serve.terminate()
+            serve.wait(timeout=30)
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

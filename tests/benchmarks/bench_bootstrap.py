@@ -1,0 +1,88 @@
+"""The bootstrap against the guide's SQL, on MariaDB, in one run.
+
+    .venv/bin/python -m tests.benchmarks.bench_bootstrap --users 1000000
+
+Generates the legacy data once (about 0.9 score rows, 1.4 queue rows and 5 sessions
+per user), copies it server-side into a second database, then times (a) the guide's
+migration SQL on one copy and (b) `bootstrap` + staging projection + `verify` on the
+other (in a child process, so its peak memory is its own). Prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+from bootstrap.sample_data import generate
+from infrastructure.database import make_engine
+from tests.support.mariadb_server import MariaDBServer
+from tests.support.sql_script import fixture_sql, statements
+
+TABLES = ("agents", "user_call_scores", "call_queue", "call_sessions")
+
+
+def ours(url: str) -> dict[str, float]:
+    from bootstrap.bootstrapper import Bootstrapper
+    from bootstrap.legacy_source import LegacySource
+    from bootstrap.verify import verify
+    from infrastructure.settings import Settings
+    from infrastructure.wiring import open_tracker
+
+    tracker = open_tracker(Settings(database_url=url))
+    source = LegacySource(url)
+    started = time.perf_counter()
+    bootstrapper = Bootstrapper(tracker, source, batch_size=2000)
+    bootstrapper.run()
+    seeded = time.perf_counter()
+    bootstrapper.project_staging()
+    projected = time.perf_counter()
+    report = verify(tracker, source)
+    done = time.perf_counter()
+    assert report.ok, report.checks
+    return {"bootstrap_s": seeded - started, "projection_s": projected - seeded, "verify_s": done - projected,
+            "total_s": done - started, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--ours", help="internal: run our side against this URL and print JSON")
+    args = parser.parse_args()
+    if args.ours:
+        print(json.dumps(ours(args.ours)))
+        return
+    server = MariaDBServer(buffer_pool="4G").start()
+    try:
+        guide_db, ours_db = server.create_database("legacy_guide"), server.create_database("legacy_ours")
+        started = time.perf_counter()
+        counts = generate(make_engine(server.url(guide_db)), users=args.users, chunk=20_000)
+        print(f"generated {counts} in {time.perf_counter() - started:.0f} s", flush=True)
+        with server.root() as conn, conn.cursor() as cursor:
+            for table in TABLES:
+                cursor.execute(f"CREATE TABLE `{ours_db}`.`{table}` LIKE `{guide_db}`.`{table}`")
+            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+            for table in TABLES:
+                cursor.execute(f"INSERT INTO `{ours_db}`.`{table}` SELECT * FROM `{guide_db}`.`{table}`")
+            cursor.execute(f"USE `{guide_db}`")
+            started = time.perf_counter()
+            for statement in statements(fixture_sql("guide_migration.sql")):
+                cursor.execute(statement)
+            guide_s = time.perf_counter() - started
+        out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_bootstrap", "--ours", server.url(ours_db)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-3000:])
+        mine = json.loads(out.stdout.strip().splitlines()[-1])
+        print(json.dumps({"users": args.users, "legacy_rows": counts, "guide_sql_s": round(guide_s, 1),
+                          **{k: round(v, 1) for k, v in mine.items()},
+                          "ours_over_guide": round(mine["total_s"] / guide_s, 2)}), flush=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
