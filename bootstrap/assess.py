@@ -33,10 +33,28 @@ class Assessment:
 
 
 REFERENCE = {
-    "user_call_scores": {"id", "user_id", "current_score", "total_attempts", "last_call_outcome", "last_call_at",
-                         "created_at", "updated_at"},
-    "call_queue": {"id", "user_id", "queue_type", "priority_score", "status", "assigned_to_agent_id", "assigned_at",
-                   "queue_reason", "created_at", "updated_at"},
+    "user_call_scores": {
+        "id",
+        "user_id",
+        "current_score",
+        "total_attempts",
+        "last_call_outcome",
+        "last_call_at",
+        "created_at",
+        "updated_at",
+    },
+    "call_queue": {
+        "id",
+        "user_id",
+        "queue_type",
+        "priority_score",
+        "status",
+        "assigned_to_agent_id",
+        "assigned_at",
+        "queue_reason",
+        "created_at",
+        "updated_at",
+    },
 }
 
 
@@ -49,28 +67,54 @@ def assess(source: LegacySource) -> Assessment:
         for name in ("agents", "user_call_scores", "call_queue", "call_sessions"):
             if source.has_table(name):
                 result.counts[name] = source.count(conn, name)
-        rows = conn.execute(select(queue.c.queue_type, queue.c.status, func.count())
-                            .group_by(queue.c.queue_type, queue.c.status)
-                            .order_by(queue.c.queue_type, queue.c.status)).all()
+        rows = conn.execute(
+            select(queue.c.queue_type, queue.c.status, func.count())
+            .group_by(queue.c.queue_type, queue.c.status)
+            .order_by(queue.c.queue_type, queue.c.status)
+        ).all()
         result.queue_by_type_and_status = [{"queue_type": t, "status": s, "count": n} for t, s, n in rows]
         result.callback_entries = sum(n for t, _s, n in rows if t == QueueType.LEGACY_CALLBACK)
         result.unknown_queue_types = _tally((t, n) for t, _s, n in rows if t not in KNOWN_QUEUE_TYPES)
         result.unknown_statuses = _tally((s, n) for _t, s, n in rows if s not in KNOWN_STATUSES)
-        several = (select(queue.c.user_id).where(queue.c.status == EntryStatus.PENDING)
-                   .group_by(queue.c.user_id).having(func.count() > 1).subquery())
+        several = (
+            select(queue.c.user_id)
+            .where(queue.c.status == EntryStatus.PENDING)
+            .group_by(queue.c.user_id)
+            .having(func.count() > 1)
+            .subquery()
+        )
         result.users_with_several_pending = int(conn.execute(select(func.count()).select_from(several)).scalar() or 0)
-        result.queue_rows_without_score_row = int(conn.execute(
-            select(func.count()).select_from(queue).where(~queue.c.user_id.in_(select(scores.c.user_id)))).scalar() or 0)
-        result.score_rows_without_queue_row = int(conn.execute(
-            select(func.count()).select_from(scores).where(~scores.c.user_id.in_(select(queue.c.user_id)))).scalar() or 0)
+        result.queue_rows_without_score_row = int(
+            conn.execute(
+                select(func.count()).select_from(queue).where(~queue.c.user_id.in_(select(scores.c.user_id)))
+            ).scalar()
+            or 0
+        )
+        result.score_rows_without_queue_row = int(
+            conn.execute(
+                select(func.count()).select_from(scores).where(~scores.c.user_id.in_(select(queue.c.user_id)))
+            ).scalar()
+            or 0
+        )
         if has_sessions:
             sessions = source.table("call_sessions")
-            result.sessions_of_unknown_users = int(conn.execute(
-                select(func.count()).select_from(sessions).where(
-                    ~sessions.c.user_id.in_(select(scores.c.user_id)), ~sessions.c.user_id.in_(select(queue.c.user_id))
-                )).scalar() or 0)
-        result.scores_at_integer_limits = int(conn.execute(
-            select(func.count()).select_from(scores).where(scores.c.current_score.in_([INT_MAX, INT_MIN]))).scalar() or 0)
+            result.sessions_of_unknown_users = int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(sessions)
+                    .where(
+                        ~sessions.c.user_id.in_(select(scores.c.user_id)),
+                        ~sessions.c.user_id.in_(select(queue.c.user_id)),
+                    )
+                ).scalar()
+                or 0
+            )
+        result.scores_at_integer_limits = int(
+            conn.execute(
+                select(func.count()).select_from(scores).where(scores.c.current_score.in_([INT_MAX, INT_MIN]))
+            ).scalar()
+            or 0
+        )
     for name, known in REFERENCE.items():
         extra = [c["name"] for c in source.columns(name) if c["name"] not in known]
         if extra:
@@ -90,21 +134,30 @@ def _tally(pairs: Any) -> dict[str, int]:
 
 def _warn(result: Assessment) -> None:
     if result.callback_entries:
-        result.warnings.append(f"{result.callback_entries} callback entries become outstanding_requests carrying "
-                               "their callback (the guide's SQL would lose the callback)")
+        result.warnings.append(
+            f"{result.callback_entries} callback entries become outstanding_requests carrying "
+            "their callback (the guide's SQL would lose the callback)"
+        )
     if result.users_with_several_pending:
-        result.warnings.append(f"{result.users_with_several_pending} users have several pending entries: "
-                               "current_queue_type = highest priority, then oldest, then id")
+        result.warnings.append(
+            f"{result.users_with_several_pending} users have several pending entries: "
+            "current_queue_type = highest priority, then oldest, then id"
+        )
     if result.unknown_queue_types:
         result.warnings.append(f"unknown queue types are carried unchanged: {result.unknown_queue_types}")
     if result.unknown_statuses:
         result.warnings.append(f"unknown statuses are carried unchanged (treated as open): {result.unknown_statuses}")
     if result.scores_at_integer_limits:
-        result.warnings.append(f"{result.scores_at_integer_limits} scores sit at the INTEGER limits; "
-                               "new score changes saturate there")
+        result.warnings.append(
+            f"{result.scores_at_integer_limits} scores sit at the INTEGER limits; new score changes saturate there"
+        )
     if result.queue_rows_without_score_row:
-        result.warnings.append(f"{result.queue_rows_without_score_row} queue rows belong to users with no score row: "
-                               "migrated as they are; no score row is invented")
+        result.warnings.append(
+            f"{result.queue_rows_without_score_row} queue rows belong to users with no score row: "
+            "migrated as they are; no score row is invented"
+        )
     if result.sessions_of_unknown_users:
-        result.warnings.append(f"{result.sessions_of_unknown_users} call sessions belong to users with neither a "
-                               "score nor a queue row: left in call_sessions, not folded")
+        result.warnings.append(
+            f"{result.sessions_of_unknown_users} call sessions belong to users with neither a "
+            "score nor a queue row: left in call_sessions, not folded"
+        )

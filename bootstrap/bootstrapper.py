@@ -50,7 +50,9 @@ def load_run(tracker: ConversionTracker) -> BootstrapRun | None:
 
 
 def capture_schema(source: LegacySource) -> LegacySchema:
-    tables = {name: {"columns": source.columns(name), "create_sql": source.create_sql(name)} for name in MIGRATED_TABLES}
+    tables = {
+        name: {"columns": source.columns(name), "create_sql": source.create_sql(name)} for name in MIGRATED_TABLES
+    }
     return LegacySchema.capture(tables)
 
 
@@ -203,4 +205,3 @@ class Bootstrapper:
                 )
             ).scalars()
             return {UUID(bytes=bytes(b)) for b in found}
-

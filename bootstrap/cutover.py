@@ -64,12 +64,16 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
         raise OperationRefused(f"already cut over; the legacy tables are kept as {run.legacy_label}")
     changed = legacy_unchanged(run, source)
     if changed:
-        raise OperationRefused(f"legacy tables changed since the bootstrap snapshot: {', '.join(changed)}; "
-                               "the migration would miss those changes. Start again from a fresh tracker store")
+        raise OperationRefused(
+            f"legacy tables changed since the bootstrap snapshot: {', '.join(changed)}; "
+            "the migration would miss those changes. Start again from a fresh tracker store"
+        )
     report = verify(tracker, source)
     if not report.ok:
-        raise OperationRefused(f"verify fails ({report.mismatch_count} mismatches, "
-                               f"{sum(not c.ok for c in report.checks)} failed checks); run `convtrack verify` for the report")
+        raise OperationRefused(
+            f"verify fails ({report.mismatch_count} mismatches, "
+            f"{sum(not c.ok for c in report.checks)} failed checks); run `convtrack verify` for the report"
+        )
     engine = tracker.sql_recorder.engine
     staging = staging_tables(tracker)
     label = f"ct_legacy_{_stamp()}"
@@ -145,10 +149,16 @@ def export_conversions(tracker: ConversionTracker, path: Path) -> int:
                 break
             for notification in batch:
                 event = tracker.mapper.to_domain_event(notification)
-                record: dict[str, Any] = {"position": notification.id, "event": type(event).__name__,
-                                          "recorded_at": event.timestamp}
-                record.update({"row": event.row} if hasattr(event, "row") else
-                              {"conversion_id": event.row_id, "reason": event.reason})  # type: ignore[attr-defined]
+                record: dict[str, Any] = {
+                    "position": notification.id,
+                    "event": type(event).__name__,
+                    "recorded_at": event.timestamp,
+                }
+                record.update(
+                    {"row": event.row}
+                    if hasattr(event, "row")
+                    else {"conversion_id": event.row_id, "reason": event.reason}
+                )  # type: ignore[attr-defined]
                 out.write(json.dumps(record, default=_default, ensure_ascii=False) + "\n")
                 written += 1
             position = batch[-1].id

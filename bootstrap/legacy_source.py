@@ -34,19 +34,24 @@ class LegacySource:
     def require_tables(self) -> None:
         missing = [t for t in MIGRATED_TABLES if not self.has_table(t)]
         if missing:
-            raise OperationRefused(f"legacy tables not found in {self.engine.url.render_as_string()}: {', '.join(missing)}")
+            raise OperationRefused(
+                f"legacy tables not found in {self.engine.url.render_as_string()}: {', '.join(missing)}"
+            )
 
     def columns(self, name: str) -> list[dict[str, Any]]:
         """Each column as ``{name, type, nullable, default}`` in table order."""
         if is_sqlite(self.engine):
             with self.engine.connect() as conn:
                 rows = conn.exec_driver_sql(f'PRAGMA table_info("{name}")').all()
-            return [{"name": r[1], "type": (r[2] or "text").lower(), "nullable": not r[3], "default": r[4]}
-                    for r in rows]
+            return [
+                {"name": r[1], "type": (r[2] or "text").lower(), "nullable": not r[3], "default": r[4]} for r in rows
+            ]
         with self.engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT column_name, column_type, is_nullable, column_default FROM information_schema.columns "
-                     "WHERE table_schema = DATABASE() AND table_name = :t ORDER BY ordinal_position"),
+                text(
+                    "SELECT column_name, column_type, is_nullable, column_default FROM information_schema.columns "
+                    "WHERE table_schema = DATABASE() AND table_name = :t ORDER BY ordinal_position"
+                ),
                 {"t": name},
             ).all()
         return [{"name": r[0], "type": str(r[1]).lower(), "nullable": r[2] == "YES", "default": r[3]} for r in rows]
@@ -60,8 +65,7 @@ class LegacySource:
     def table(self, name: str) -> Table:
         if name not in self._tables:
             metadata = MetaData()
-            columns = [Column(c["name"], sa_type(c["type"]), primary_key=c["name"] == "id")
-                       for c in self.columns(name)]
+            columns = [Column(c["name"], sa_type(c["type"]), primary_key=c["name"] == "id") for c in self.columns(name)]
             self._tables[name] = Table(name, metadata, *columns)
         return self._tables[name]
 
@@ -86,8 +90,15 @@ class LegacySource:
     def count(self, conn: Connection, name: str) -> int:
         return int(conn.execute(select(func.count()).select_from(self.table(name))).scalar() or 0)
 
-    def batches(self, conn: Connection, name: str, *, key: tuple[str, ...] = ("id",), size: int = 5000,
-                where: Any = None) -> Iterator[list[dict[str, Any]]]:
+    def batches(
+        self,
+        conn: Connection,
+        name: str,
+        *,
+        key: tuple[str, ...] = ("id",),
+        size: int = 5000,
+        where: Any = None,
+    ) -> Iterator[list[dict[str, Any]]]:
         """Keyset batches ordered by ``key`` (unique)."""
         table = self.table(name)
         columns = [table.c[k] for k in key]

@@ -19,14 +19,24 @@ EXTRA_COLUMNS = {
     "user_call_scores": [("referral_code", "varchar(32)", True, None)],
     "call_queue": [("scheduled_for", "datetime(3)", True, None)],
 }
-AGENT_COLUMNS = [("id", "int", False, None), ("name", "varchar(191)", False, None),
-                 ("email", "varchar(191)", False, None), ("is_active", "tinyint(1)", False, "1"),
-                 ("created_at", "datetime(3)", False, None)]
-SESSION_COLUMNS = [("id", "varchar(191)", False, None), ("user_id", "bigint", False, None),
-                   ("agent_id", "int", False, None), ("call_queue_id", "varchar(191)", True, None),
-                   ("started_at", "datetime(3)", False, None), ("ended_at", "datetime(3)", True, None),
-                   ("status", "varchar(191)", False, None), ("outcome", "varchar(191)", True, None),
-                   ("duration_seconds", "int", True, None)]
+AGENT_COLUMNS = [
+    ("id", "int", False, None),
+    ("name", "varchar(191)", False, None),
+    ("email", "varchar(191)", False, None),
+    ("is_active", "tinyint(1)", False, "1"),
+    ("created_at", "datetime(3)", False, None),
+]
+SESSION_COLUMNS = [
+    ("id", "varchar(191)", False, None),
+    ("user_id", "bigint", False, None),
+    ("agent_id", "int", False, None),
+    ("call_queue_id", "varchar(191)", True, None),
+    ("started_at", "datetime(3)", False, None),
+    ("ended_at", "datetime(3)", True, None),
+    ("status", "varchar(191)", False, None),
+    ("outcome", "varchar(191)", True, None),
+    ("duration_seconds", "int", True, None),
+]
 AGENTS_DDL = """CREATE TABLE `agents` (
   `id` INTEGER NOT NULL AUTO_INCREMENT,
   `name` VARCHAR(191) NOT NULL,
@@ -52,8 +62,18 @@ SESSIONS_DDL = """CREATE TABLE `call_sessions` (
   CONSTRAINT `call_sessions_agent_id_fkey` FOREIGN KEY (`agent_id`) REFERENCES `agents`(`id`) ON DELETE RESTRICT ON UPDATE CASCADE
 ) DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"""
 
-TEXTS = ["needs ID", "said \"call later\"", "it's the wife's phone", "tab\there", "Müller — ünïcödé ✓",
-         "名前", "emoji 🎉", "'; DROP TABLE call_queue; --", "", "  spaces  "]
+TEXTS = [
+    "needs ID",
+    'said "call later"',
+    "it's the wife's phone",
+    "tab\there",
+    "Müller — ünïcödé ✓",
+    "名前",
+    "emoji 🎉",
+    "'; DROP TABLE call_queue; --",
+    "",
+    "  spaces  ",
+]
 OUTCOMES = ["answered", "no_answer", "busy", "voicemail", "callback_requested", None]
 QUEUE_TYPES = ["unsigned_users", "outstanding_requests", "callback"]
 STATUSES = ["pending", "pending", "assigned", "completed", "cancelled"]
@@ -69,8 +89,14 @@ def create_legacy_schema(engine: Engine) -> dict[str, Table]:
         "call_sessions": SESSION_COLUMNS,
     }
     metadata = MetaData()
-    tables = {name: Table(name, metadata, *(Column(n, sa_type(t), primary_key=n == "id", nullable=nl)
-                                           for n, t, nl, _ in columns)) for name, columns in specs.items()}
+    tables = {
+        name: Table(
+            name,
+            metadata,
+            *(Column(n, sa_type(t), primary_key=n == "id", nullable=nl) for n, t, nl, _ in columns),
+        )
+        for name, columns in specs.items()
+    }
     with write_transaction(engine) as conn:
         if is_sqlite(engine):
             metadata.create_all(conn)
@@ -84,16 +110,31 @@ def create_legacy_schema(engine: Engine) -> dict[str, Table]:
     return tables
 
 
-def generate(engine: Engine, *, users: int, seed: int = 1, chunk: int = 5000,
-             sessions_per_user: float = 5.0, queue_per_user: float = 1.4) -> dict[str, int]:
+def generate(
+    engine: Engine,
+    *,
+    users: int,
+    seed: int = 1,
+    chunk: int = 5000,
+    sessions_per_user: float = 5.0,
+    queue_per_user: float = 1.4,
+) -> dict[str, int]:
     """Fill the legacy tables; returns row counts. About 10% of queue users have no
     score row and about 10% of scored users have no queue row."""
     rng = random.Random(seed)
     tables = create_legacy_schema(engine)
     base = datetime(2024, 1, 1, 8, 0, 0)
     counts = {"agents": 12, "user_call_scores": 0, "call_queue": 0, "call_sessions": 0}
-    agents = [{"id": i, "name": f"Agent {i} {TEXTS[i % len(TEXTS)]}", "email": f"agent{i}@example.com",
-               "is_active": i % 5 != 0, "created_at": base} for i in range(1, 13)]
+    agents = [
+        {
+            "id": i,
+            "name": f"Agent {i} {TEXTS[i % len(TEXTS)]}",
+            "email": f"agent{i}@example.com",
+            "is_active": i % 5 != 0,
+            "created_at": base,
+        }
+        for i in range(1, 13)
+    ]
     _insert(engine, tables["agents"], agents)
     scores: list[dict[str, Any]] = []
     queue: list[dict[str, Any]] = []
@@ -105,40 +146,68 @@ def generate(engine: Engine, *, users: int, seed: int = 1, chunk: int = 5000,
         has_queue = rng.random() > 0.1
         if has_score:
             score = [INT_MAX, INT_MIN, 0][n] if n < 3 else rng.randint(-50, 200)
-            scores.append({
-                "id": f"ucs_{n:09d}", "user_id": user_id, "current_score": score,
-                "total_attempts": rng.randint(0, 30), "last_call_outcome": rng.choice(OUTCOMES),
-                "last_call_at": None if rng.random() < 0.2 else created + timedelta(days=1, milliseconds=123),
-                "created_at": created, "updated_at": created + timedelta(hours=2, milliseconds=7),
-                "referral_code": None if rng.random() < 0.5 else f"RC-{rng.randint(1, 999):03d}\t'x'",
-            })
+            scores.append(
+                {
+                    "id": f"ucs_{n:09d}",
+                    "user_id": user_id,
+                    "current_score": score,
+                    "total_attempts": rng.randint(0, 30),
+                    "last_call_outcome": rng.choice(OUTCOMES),
+                    "last_call_at": None if rng.random() < 0.2 else created + timedelta(days=1, milliseconds=123),
+                    "created_at": created,
+                    "updated_at": created + timedelta(hours=2, milliseconds=7),
+                    "referral_code": None if rng.random() < 0.5 else f"RC-{rng.randint(1, 999):03d}\t'x'",
+                }
+            )
         if has_queue:
             entries = 1 + (rng.random() < queue_per_user - 1) + (rng.random() < 0.15)
             for k in range(entries):
                 queue_type = rng.choice(QUEUE_TYPES)
-                queue.append({
-                    "id": f"cq_{n:09d}_{k}", "user_id": user_id, "queue_type": queue_type,
-                    "priority_score": rng.choice([0, 10, 50, 100, INT_MAX if n == 1 else 5]),
-                    "status": rng.choice(STATUSES), "assigned_to_agent_id": rng.choice([None, rng.randint(1, 12)]),
-                    "assigned_at": None if rng.random() < 0.5 else created + timedelta(minutes=5),
-                    "queue_reason": None if rng.random() < 0.2 else rng.choice(TEXTS),
-                    "created_at": created + timedelta(milliseconds=k), "updated_at": created + timedelta(milliseconds=k + 1),
-                    "scheduled_for": created + timedelta(days=2, milliseconds=456) if queue_type == "callback" else None,
-                })
+                queue.append(
+                    {
+                        "id": f"cq_{n:09d}_{k}",
+                        "user_id": user_id,
+                        "queue_type": queue_type,
+                        "priority_score": rng.choice([0, 10, 50, 100, INT_MAX if n == 1 else 5]),
+                        "status": rng.choice(STATUSES),
+                        "assigned_to_agent_id": rng.choice([None, rng.randint(1, 12)]),
+                        "assigned_at": None if rng.random() < 0.5 else created + timedelta(minutes=5),
+                        "queue_reason": None if rng.random() < 0.2 else rng.choice(TEXTS),
+                        "created_at": created + timedelta(milliseconds=k),
+                        "updated_at": created + timedelta(milliseconds=k + 1),
+                        "scheduled_for": created + timedelta(days=2, milliseconds=456)
+                        if queue_type == "callback"
+                        else None,
+                    }
+                )
         for s in range(rng.randint(0, int(sessions_per_user * 2))):
             started = created + timedelta(hours=s, milliseconds=rng.randint(0, 999))
-            sessions.append({
-                "id": f"cs_{n:09d}_{s}", "user_id": user_id, "agent_id": rng.randint(1, 12), "call_queue_id": None,
-                "started_at": started, "ended_at": started + timedelta(minutes=3), "status": "completed",
-                "outcome": rng.choice(OUTCOMES), "duration_seconds": rng.randint(0, 600),
-            })
+            sessions.append(
+                {
+                    "id": f"cs_{n:09d}_{s}",
+                    "user_id": user_id,
+                    "agent_id": rng.randint(1, 12),
+                    "call_queue_id": None,
+                    "started_at": started,
+                    "ended_at": started + timedelta(minutes=3),
+                    "status": "completed",
+                    "outcome": rng.choice(OUTCOMES),
+                    "duration_seconds": rng.randint(0, 600),
+                }
+            )
         if len(scores) >= chunk or len(queue) >= chunk or len(sessions) >= chunk:
             counts = _flush(engine, tables, scores, queue, sessions, counts)
     return _flush(engine, tables, scores, queue, sessions, counts)
 
 
-def _flush(engine: Engine, tables: dict[str, Table], scores: list[dict[str, Any]], queue: list[dict[str, Any]],
-           sessions: list[dict[str, Any]], counts: dict[str, int]) -> dict[str, int]:
+def _flush(
+    engine: Engine,
+    tables: dict[str, Table],
+    scores: list[dict[str, Any]],
+    queue: list[dict[str, Any]],
+    sessions: list[dict[str, Any]],
+    counts: dict[str, int],
+) -> dict[str, int]:
     for name, rows in (("user_call_scores", scores), ("call_queue", queue), ("call_sessions", sessions)):
         _insert(engine, tables[name], rows)
         counts[name] += len(rows)

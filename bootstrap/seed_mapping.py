@@ -50,8 +50,9 @@ def seed_queue_entry(row: dict[str, Any]) -> CallQueueEntry:
     return CallQueueEntry.seed(row, callback_scheduled_for=scheduled_for(row))
 
 
-def seed_score(row: dict[str, Any], entries: list[dict[str, Any]], agents: list[int],
-               bootstrap_time: datetime) -> UserCallScore:
+def seed_score(
+    row: dict[str, Any], entries: list[dict[str, Any]], agents: list[int], bootstrap_time: datetime
+) -> UserCallScore:
     return UserCallScore.seed(
         row,
         current_queue_type=current_queue_type(entries),
@@ -65,6 +66,9 @@ def register_orphan(user_id: int, entries: list[dict[str, Any]], agents: list[in
     """A user with queue rows but no score row: tracked (to find their entries at
     conversion time) without creating a user_call_scores row."""
     return UserCallScore.register(
-        user_id, uuid.uuid5(NAMESPACE, f"/user_call_scores/new/{user_id}").hex, current_queue_type=current_queue_type(entries),
-        contributing_agents=agents, queue_entry_ids=[str(e["id"]) for e in entries],
+        user_id,
+        uuid.uuid5(NAMESPACE, f"/user_call_scores/new/{user_id}").hex,
+        current_queue_type=current_queue_type(entries),
+        contributing_agents=agents,
+        queue_entry_ids=[str(e["id"]) for e in entries],
     )

@@ -50,8 +50,15 @@ class VerifyReport:
     def mismatch(self, table: str, row_id: Any, column: str, legacy: Any, projected: Any) -> None:
         self.mismatch_count += 1
         if len(self.mismatches) < MAX_LISTED:
-            self.mismatches.append({"table": table, "id": row_id, "column": column,
-                                    "legacy": repr(legacy), "projected": repr(projected)})
+            self.mismatches.append(
+                {
+                    "table": table,
+                    "id": row_id,
+                    "column": column,
+                    "legacy": repr(legacy),
+                    "projected": repr(projected),
+                }
+            )
 
 
 def staging_tables(tracker: ConversionTracker) -> ProjectionTables:
@@ -62,24 +69,33 @@ def staging_tables(tracker: ConversionTracker) -> ProjectionTables:
     return projection_tables(names, legacy_schema_of(tracker), with_agents_fk=False)
 
 
-def verify(tracker: ConversionTracker, source: LegacySource, *, batch_size: int = 2000,
-           progress: Any = None) -> VerifyReport:
+def verify(
+    tracker: ConversionTracker, source: LegacySource, *, batch_size: int = 2000, progress: Any = None
+) -> VerifyReport:
     run = load_run(tracker)
     if run is None or not run.completed:
         raise OperationRefused("nothing to verify: the bootstrap has not completed (`convtrack bootstrap`)")
     if run.cut_over:
-        raise OperationRefused("already cut over: verify compares the legacy tables with the staging tables "
-                               "before cutover; see the report it wrote then")
+        raise OperationRefused(
+            "already cut over: verify compares the legacy tables with the staging tables "
+            "before cutover; see the report it wrote then"
+        )
     tables = staging_tables(tracker)
     engine = tracker.sql_recorder.engine
     report = VerifyReport()
     assert run.bootstrap_time is not None
     with source.snapshot() as legacy, engine.connect() as ours:
         counts = {name: source.count(legacy, name) for name in ("user_call_scores", "call_queue")}
-        projected = {"user_call_scores": _count(engine, tables.scores), "call_queue": _count(engine, tables.queue)}
+        projected = {
+            "user_call_scores": _count(engine, tables.scores),
+            "call_queue": _count(engine, tables.queue),
+        }
         for name in counts:
-            report.check(f"{name} count unchanged", counts[name] == projected[name],
-                         f"legacy {counts[name]}, projected {projected[name]}")
+            report.check(
+                f"{name} count unchanged",
+                counts[name] == projected[name],
+                f"legacy {counts[name]}, projected {projected[name]}",
+            )
         total = sum(counts.values())
         done = 0
         queue_table = source.table("call_queue")
@@ -116,8 +132,9 @@ def _rows_by_id(conn: Any, table: Table, ids: list[Any]) -> dict[Any, dict[str, 
     return {r.id: dict(r._mapping) for r in conn.execute(select(table).where(table.c.id.in_(ids)))}
 
 
-def _compare_columns(report: VerifyReport, table: str, legacy: dict[str, Any], projected: dict[str, Any],
-                     skip: set[str]) -> None:
+def _compare_columns(
+    report: VerifyReport, table: str, legacy: dict[str, Any], projected: dict[str, Any], skip: set[str]
+) -> None:
     for column, value in legacy.items():
         if column in skip:
             continue
@@ -127,8 +144,13 @@ def _compare_columns(report: VerifyReport, table: str, legacy: dict[str, Any], p
             report.mismatch(table, legacy["id"], column, value, projected[column])
 
 
-def _compare_score(report: VerifyReport, row: dict[str, Any], mine: dict[str, Any] | None,
-                   entries: list[dict[str, Any]], bootstrap_time: Any) -> None:
+def _compare_score(
+    report: VerifyReport,
+    row: dict[str, Any],
+    mine: dict[str, Any] | None,
+    entries: list[dict[str, Any]],
+    bootstrap_time: Any,
+) -> None:
     if mine is None:
         report.mismatch("user_call_scores", row["id"], "<row>", "present", "missing")
         return
@@ -144,8 +166,13 @@ def _compare_score(report: VerifyReport, row: dict[str, Any], mine: dict[str, An
             report.mismatch("user_call_scores", row["id"], column, f"expected {value!r}", mine.get(column))
     allowed = {converted_queue_type(e["queue_type"]) for e in entries} | {None}
     if mine.get("current_queue_type") not in allowed:
-        report.mismatch("user_call_scores", row["id"], "current_queue_type", f"one of {sorted(map(str, allowed))}",
-                        mine.get("current_queue_type"))
+        report.mismatch(
+            "user_call_scores",
+            row["id"],
+            "current_queue_type",
+            f"one of {sorted(map(str, allowed))}",
+            mine.get("current_queue_type"),
+        )
 
 
 def _compare_entry(report: VerifyReport, row: dict[str, Any], mine: dict[str, Any] | None) -> None:
@@ -171,18 +198,24 @@ def _figures(report: VerifyReport, legacy: Any, legacy_scores: Table, ours: Any,
         return tuple(conn.execute(select(func.min(c), func.max(c), func.sum(c), func.count())).one())
 
     before, after = figures(legacy, legacy_scores), figures(ours, scores)
-    report.figures = {"legacy": {"min": before[0], "max": before[1], "sum": str(before[2]), "count": before[3]},
-                      "projected": {"min": after[0], "max": after[1], "sum": str(after[2]), "count": after[3]}}
+    report.figures = {
+        "legacy": {"min": before[0], "max": before[1], "sum": str(before[2]), "count": before[3]},
+        "projected": {"min": after[0], "max": after[1], "sum": str(after[2]), "count": after[3]},
+    }
     report.check("scores preserved (min, max, sum/avg, count)", before == after, f"legacy {before}, projected {after}")
 
 
 def _no_callbacks_and_fks(report: VerifyReport, engine: Engine, tables: ProjectionTables) -> None:
     with engine.connect() as conn:
-        left = conn.execute(select(func.count()).select_from(tables.queue)
-                            .where(tables.queue.c.queue_type == QueueType.LEGACY_CALLBACK)).scalar()
+        left = conn.execute(
+            select(func.count()).select_from(tables.queue).where(tables.queue.c.queue_type == QueueType.LEGACY_CALLBACK)
+        ).scalar()
         report.check("no 'callback' queue_type remains", left == 0, f"{left} rows with queue_type 'callback'")
         if inspect(engine).has_table("agents"):
-            for table, column in ((tables.queue, "assigned_to_agent_id"), (tables.conversions, "primary_agent_id")):
+            for table, column in (
+                (tables.queue, "assigned_to_agent_id"),
+                (tables.conversions, "primary_agent_id"),
+            ):
                 dangling = conn.exec_driver_sql(
                     f"SELECT COUNT(*) FROM {_qualified(engine, tables, table)} t LEFT JOIN agents a "
                     f"ON a.id = t.{column} WHERE t.{column} IS NOT NULL AND a.id IS NULL"
@@ -200,10 +233,15 @@ def _qualified(engine: Engine, tables: ProjectionTables, table: Table) -> str:
 
 def _seed_event_counts(report: VerifyReport, tracker: ConversionTracker, counts: dict[str, int]) -> None:
     events = tracker.sql_recorder.events
-    topics = {"user_call_scores": "domain.user_call_score:UserCallScore.Seeded",
-              "call_queue": "domain.call_queue_entry:CallQueueEntry.Seeded"}
+    topics = {
+        "user_call_scores": "domain.user_call_score:UserCallScore.Seeded",
+        "call_queue": "domain.call_queue_entry:CallQueueEntry.Seeded",
+    }
     with tracker.sql_recorder.engine.connect() as conn:
         for name, topic in topics.items():
             seeded = conn.execute(select(func.count()).select_from(events).where(events.c.topic == topic)).scalar()
-            report.check(f"one seed event per {name} row", seeded == counts[name],
-                         f"{seeded} seed events for {counts[name]} legacy rows")
+            report.check(
+                f"one seed event per {name} row",
+                seeded == counts[name],
+                f"{seeded} seed events for {counts[name]} legacy rows",
+            )

@@ -67,10 +67,16 @@ class BootstrapRun(Aggregate):
             aggregate.history.append({"rollback": self.rolled_back_label, "position": self.position})
 
     @classmethod
-    def start(cls, *, bootstrap_time: datetime, legacy_checksums: dict[str, str],
-              legacy_counts: dict[str, int]) -> BootstrapRun:
-        return cls._create(cls.Started, id=BOOTSTRAP_RUN_ID, bootstrap_time=bootstrap_time,
-                           legacy_checksums=legacy_checksums, legacy_counts=legacy_counts)
+    def start(
+        cls, *, bootstrap_time: datetime, legacy_checksums: dict[str, str], legacy_counts: dict[str, int]
+    ) -> BootstrapRun:
+        return cls._create(
+            cls.Started,
+            id=BOOTSTRAP_RUN_ID,
+            bootstrap_time=bootstrap_time,
+            legacy_checksums=legacy_checksums,
+            legacy_counts=legacy_counts,
+        )
 
     def complete(self, counts: dict[str, int]) -> None:
         if self.completed:

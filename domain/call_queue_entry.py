@@ -13,6 +13,7 @@ from domain.rows import RowChange
 from domain.values import (
     EntryStatus,
     QueueType,
+    check_datetime,
     check_int,
     check_text,
     check_user_id,
@@ -183,9 +184,7 @@ class CallQueueEntry(Aggregate):
         check_varchar("id", row_id)
         user_id = check_user_id(user_id)
         if queue_type not in QueueType.ALL:
-            raise InvalidValue(
-                "queue_type", f"must be one of {sorted(QueueType.ALL)}, got {queue_type!r:.40}"
-            )
+            raise InvalidValue("queue_type", f"must be one of {sorted(QueueType.ALL)}, got {queue_type!r:.40}")
         check_int("priority_score", priority_score)
         check_text("reason", reason)
         return cls._create(
@@ -234,16 +233,14 @@ class CallQueueEntry(Aggregate):
         self._require_open("assign")
         self._trigger(self.Assigned, agent_id=agent_id)
 
-    def schedule_callback(
-        self, *, callback_id: str, scheduled_for: datetime, reason: str | None = None
-    ) -> None:
+    def schedule_callback(self, *, callback_id: str, scheduled_for: datetime, reason: str | None = None) -> None:
         check_varchar("callback_id", callback_id)
         check_text("reason", reason)
         self._require_open("schedule a callback on")
         self._trigger(
             self.CallbackScheduled,
             callback_id=callback_id,
-            scheduled_for=row_time(scheduled_for),
+            scheduled_for=check_datetime("scheduled_for", scheduled_for),
             reason=reason,
         )
 

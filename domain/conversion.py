@@ -14,13 +14,13 @@ from domain.rows import RowChange
 from domain.user_call_score import UserCallScore
 from domain.values import (
     NO_QUEUE,
+    check_datetime,
     check_int,
     check_json,
     check_money,
     check_text,
     check_user_id,
     check_varchar,
-    row_time,
 )
 
 
@@ -91,7 +91,7 @@ class Conversion(Aggregate):
             "final_score": score.current_score if score and score.has_row else None,
             "total_call_attempts": score.total_attempts if score else 0,
             "last_call_at": score.last_call_at if score else None,
-            "converted_at": row_time(converted_at or now),
+            "converted_at": check_datetime("converted_at", converted_at or now),
             "primary_agent_id": primary_agent_id,
             "contributing_agents": list(score.contributing_agents) if score else [],
             "documents_received": check_json("documents_received", documents_received),
@@ -116,4 +116,3 @@ class Conversion(Aggregate):
         if self.reversed:
             raise ConversionAlreadyReversed(f"conversion {self.row_id} is already reversed")
         self.trigger_event(self.Reversed, row_id=self.row_id, reason=reason)
-

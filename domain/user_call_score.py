@@ -13,6 +13,7 @@ from domain.rows import RowChange
 from domain.values import (
     INT_MAX,
     ScoringRule,
+    check_datetime,
     check_int,
     check_text,
     check_user_id,
@@ -309,9 +310,7 @@ class UserCallScore(Aggregate):
     def _trigger(self, event_class: type[RowEvent], **kwargs: Any) -> None:
         self.trigger_event(event_class, row_id=self.row_id, **kwargs)
 
-    def record_call_attempt(
-        self, *, agent_id: int, outcome: str, called_at: datetime, rule: ScoringRule
-    ) -> None:
+    def record_call_attempt(self, *, agent_id: int, outcome: str, called_at: datetime, rule: ScoringRule) -> None:
         check_int("agent_id", agent_id)
         check_varchar("outcome", outcome)
         delta = rule.delta_for(outcome)
@@ -319,7 +318,7 @@ class UserCallScore(Aggregate):
             self.CallAttemptRecorded,
             agent_id=agent_id,
             outcome=outcome,
-            called_at=row_time(called_at),
+            called_at=check_datetime("called_at", called_at),
             score_delta=delta,
             current_score=clamp_score(self.current_score + delta),
             total_attempts=min(self.total_attempts + 1, INT_MAX),
@@ -367,7 +366,5 @@ class UserCallScore(Aggregate):
 
     def reactivate(self, conversion_row_id: str, reason: str | None) -> None:
         if self.active_conversion_id != conversion_row_id:
-            raise UserInactive(
-                f"user {self.user_id} is not deactivated by conversion {conversion_row_id}"
-            )
+            raise UserInactive(f"user {self.user_id} is not deactivated by conversion {conversion_row_id}")
         self._trigger(self.Reactivated, conversion_row_id=conversion_row_id, reason=reason)

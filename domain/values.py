@@ -48,6 +48,20 @@ def row_time(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+DATETIME_MIN = datetime(1000, 1, 1)
+DATETIME_MAX = datetime(9999, 12, 31, 23, 59, 59, 999000)
+
+
+def check_datetime(field_name: str, value: object) -> datetime:
+    """A moment a DATETIME(3) column can hold (years 1000 to 9999), as naive UTC, in ms."""
+    if not isinstance(value, datetime):
+        raise InvalidValue(field_name, f"must be a date and time, got {type(value).__name__}")
+    moment = row_time(value)
+    if not DATETIME_MIN <= moment <= DATETIME_MAX:
+        raise InvalidValue(field_name, "must be between the years 1000 and 9999")
+    return moment
+
+
 def utc_now() -> datetime:
     return row_time(datetime.now(UTC))
 

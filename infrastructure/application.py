@@ -163,15 +163,23 @@ class ConversionTracker(Application):
             if queue_entry_id(row_id) in self.repository:
                 raise AlreadyExists(f"queue entry {row_id} already exists")
             entry = CallQueueEntry.enqueue(
-                row_id=row_id, user_id=user_id, queue_type=queue_type,
-                priority_score=priority_score, reason=reason,
+                row_id=row_id,
+                user_id=user_id,
+                queue_type=queue_type,
+                priority_score=priority_score,
+                reason=reason,
             )
             score, _ = self._score_or_register(user_id)
             score.link_queue_entry(row_id, queue_type)
             return [entry, score], {"entry_id": row_id, "user_id": str(user_id)}
 
-        args = {"user_id": user_id, "queue_type": queue_type, "priority_score": priority_score,
-                "reason": reason, "entry_id": entry_id}
+        args = {
+            "user_id": user_id,
+            "queue_type": queue_type,
+            "priority_score": priority_score,
+            "reason": reason,
+            "entry_id": entry_id,
+        }
         return self._execute("enqueue", args, idempotency_key, action)
 
     def assign(self, *, entry_id: str, agent_id: int, idempotency_key: str | None = None) -> CommandResult:
@@ -199,7 +207,12 @@ class ConversionTracker(Application):
             entry.schedule_callback(callback_id=new_callback_id, scheduled_for=scheduled_for, reason=reason)
             return [entry], {"entry_id": entry_id, "callback_id": new_callback_id}
 
-        args = {"entry_id": entry_id, "scheduled_for": scheduled_for, "reason": reason, "callback_id": callback_id}
+        args = {
+            "entry_id": entry_id,
+            "scheduled_for": scheduled_for,
+            "reason": reason,
+            "callback_id": callback_id,
+        }
         return self._execute("schedule_callback", args, idempotency_key, action)
 
     def clear_callback(
@@ -212,7 +225,9 @@ class ConversionTracker(Application):
 
         return self._execute("clear_callback", {"entry_id": entry_id, "reason": reason}, idempotency_key, action)
 
-    def complete(self, *, entry_id: str, reason: str | None = None, idempotency_key: str | None = None) -> CommandResult:
+    def complete(
+        self, *, entry_id: str, reason: str | None = None, idempotency_key: str | None = None
+    ) -> CommandResult:
         def action() -> tuple[list[Aggregate], dict[str, str]]:
             entry = self._entry(entry_id)
             entry.complete(reason)
@@ -258,27 +273,44 @@ class ConversionTracker(Application):
                 self._require_agent(primary_agent_id)
             score, _ = self._score_or_register(user_id)
             conversion = Conversion.record(
-                row_id=row_id, score=score, user_id=user_id, conversion_type=conversion_type,
-                conversion_reason=conversion_reason, primary_agent_id=primary_agent_id,
-                documents_received=documents_received, signature_obtained=signature_obtained,
-                requirements_met=requirements_met, claim_value=claim_value,
-                estimated_commission=estimated_commission, converted_at=converted_at, now=utc_now(),
+                row_id=row_id,
+                score=score,
+                user_id=user_id,
+                conversion_type=conversion_type,
+                conversion_reason=conversion_reason,
+                primary_agent_id=primary_agent_id,
+                documents_received=documents_received,
+                signature_obtained=signature_obtained,
+                requirements_met=requirements_met,
+                claim_value=claim_value,
+                estimated_commission=estimated_commission,
+                converted_at=converted_at,
+                now=utc_now(),
             )
             score.deactivate_for_conversion(row_id)
             entries = [self._entry(eid) for eid in score.queue_entry_ids]
             open_entries = [entry for entry in entries if entry.is_open]
             for entry in open_entries:
                 entry.complete(CONVERTED)
-            ids = {"conversion_id": row_id, "user_id": str(user_id),
-                   "completed_entries": ",".join(e.row_id for e in open_entries)}
+            ids = {
+                "conversion_id": row_id,
+                "user_id": str(user_id),
+                "completed_entries": ",".join(e.row_id for e in open_entries),
+            }
             return [conversion, score, *open_entries], ids
 
         args = {
-            "user_id": user_id, "conversion_type": conversion_type, "conversion_reason": conversion_reason,
-            "primary_agent_id": primary_agent_id, "documents_received": documents_received,
-            "signature_obtained": signature_obtained, "requirements_met": requirements_met,
-            "claim_value": claim_value, "estimated_commission": estimated_commission,
-            "converted_at": converted_at, "conversion_id": conversion_id,
+            "user_id": user_id,
+            "conversion_type": conversion_type,
+            "conversion_reason": conversion_reason,
+            "primary_agent_id": primary_agent_id,
+            "documents_received": documents_received,
+            "signature_obtained": signature_obtained,
+            "requirements_met": requirements_met,
+            "claim_value": claim_value,
+            "estimated_commission": estimated_commission,
+            "converted_at": converted_at,
+            "conversion_id": conversion_id,
         }
         return self._execute("record_conversion", args, idempotency_key, action)
 
@@ -331,9 +363,7 @@ class ConversionTracker(Application):
                 continue
             position = max((r.notification.id for r in recordings), default=None)
             return CommandResult(command, ids, position)
-        raise ConcurrencyConflict(
-            f"{command}: the same records kept changing under {MAX_ATTEMPTS} attempts; try again"
-        )
+        raise ConcurrencyConflict(f"{command}: the same records kept changing under {MAX_ATTEMPTS} attempts; try again")
 
     def _replay(self, key: str, command: str, fingerprint: str) -> CommandResult | None:
         record = self.sql_recorder.idempotency_record(key)
@@ -389,4 +419,3 @@ def _conversion_uuid(row_id: str) -> UUID:
 def _fingerprint(command: str, args: dict[str, Any]) -> str:
     body = json.dumps({"command": command, "args": args}, sort_keys=True, default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
-

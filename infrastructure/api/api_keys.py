@@ -48,8 +48,9 @@ class ApiKeys:
         key = f"ct_{secrets.token_urlsafe(32)}"
         try:
             with write_transaction(self.engine) as conn:
-                conn.execute(api_keys.insert().values(name=name, key_digest=digest(key), created_at=utc_now(),
-                                                      revoked=False))
+                conn.execute(
+                    api_keys.insert().values(name=name, key_digest=digest(key), created_at=utc_now(), revoked=False)
+                )
         except IntegrityError:
             raise AlreadyExists(f"an API key named {name!r} already exists; revoke it first") from None
         return key
@@ -73,8 +74,11 @@ class ApiKeys:
         if cached and time.monotonic() - cached[1] < self.cache_seconds:
             return cached[0]
         with self.engine.connect() as conn:
-            row = conn.execute(select(api_keys.c.name, api_keys.c.key_digest)
-                               .where(api_keys.c.key_digest == wanted, api_keys.c.revoked.is_(False))).first()
+            row = conn.execute(
+                select(api_keys.c.name, api_keys.c.key_digest).where(
+                    api_keys.c.key_digest == wanted, api_keys.c.revoked.is_(False)
+                )
+            ).first()
         if row is None or not hmac.compare_digest(row.key_digest, wanted):
             return None
         self._cache[wanted] = (row.name, time.monotonic())

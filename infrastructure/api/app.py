@@ -68,8 +68,12 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             read_model, runner = None, None
         current = Services(tracker, ApiKeys(tracker.sql_recorder.engine), read_model, runner)
         if follow and runner is not None:
-            current.follower = threading.Thread(target=runner.follow, args=(current.stop,),
-                                                kwargs={"interval": settings.poll_interval_seconds}, daemon=True)
+            current.follower = threading.Thread(
+                target=runner.follow,
+                args=(current.stop,),
+                kwargs={"interval": settings.poll_interval_seconds},
+                daemon=True,
+            )
             current.follower.start()
         services["current"] = current
         yield
@@ -77,16 +81,25 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         if current.follower is not None:
             current.follower.join(timeout=10)
 
-    app = FastAPI(title="Conversion Tracker API", version="1", lifespan=lifespan,
-                  description="Record conversions, call attempts, callbacks and queue work; read the projected tables.")
+    app = FastAPI(
+        title="Conversion Tracker API",
+        version="1",
+        lifespan=lifespan,
+        description="Record conversions, call attempts, callbacks and queue work; read the projected tables.",
+    )
     app.add_middleware(BodySizeLimit)
 
     def svc() -> Services:
         return services["current"]
 
-    def caller(request: Request, x_api_key: Annotated[str | None, Header()] = None,
-               authorization: Annotated[str | None, Header()] = None) -> str:
-        key = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    def caller(
+        request: Request,
+        x_api_key: Annotated[str | None, Header()] = None,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> str:
+        key = x_api_key or (
+            authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
+        )
         name = svc().keys.caller(key)
         if name is None:
             raise Unauthorized
@@ -96,15 +109,18 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     def reads() -> ReadModel:
         model = svc().read_model
         if model is None:
-            raise QueriesUnavailable("queries are unavailable: the live tables are still the legacy ones (before cutover)")
+            raise QueriesUnavailable(
+                "queries are unavailable: the live tables are still the legacy ones (before cutover)"
+            )
         return model
 
     def wait(model: ReadModel, min_position: int | None, wait_seconds: float) -> None:
         if min_position and min_position > (head := svc().tracker.sql_recorder.max_notification_id() or 0):
             raise InvalidValue("min_position", f"no event has been recorded at {min_position} (the head is {head})")
         if not model.wait_for(min_position, wait_seconds):
-            raise NotYetProjected(f"the projections have not reached position {min_position} within {wait_seconds} s; "
-                                  "retry shortly")
+            raise NotYetProjected(
+                f"the projections have not reached position {min_position} within {wait_seconds} s; retry shortly"
+            )
 
     _error_handlers(app)
     authed = [Depends(caller)]
@@ -115,77 +131,149 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
 
     # ----------------------------------------------------------------- commands
 
-    @app.post("/api/conversions", response_model=schemas.CommandResponse, status_code=201, dependencies=authed,
-              responses=ERRORS, tags=["commands"])
-    def record_conversion(body: schemas.RecordConversion, response: Response,
-                          idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
+    @app.post(
+        "/api/conversions",
+        response_model=schemas.CommandResponse,
+        status_code=201,
+        dependencies=authed,
+        responses=ERRORS,
+        tags=["commands"],
+    )
+    def record_conversion(
+        body: schemas.RecordConversion, response: Response, idempotency_key: IDEMPOTENCY_KEY = None
+    ) -> dict[str, Any]:
         """Record a conversion; deactivates the user's score and completes their open queue entries, atomically."""
         values = body.model_dump()
         for money in ("claim_value", "estimated_commission"):
             values[money] = None if values[money] is None else Decimal(values[money])
         return command(svc().tracker.record_conversion(**values, idempotency_key=idempotency_key), response)
 
-    @app.post("/api/conversions/{conversion_id}/reverse", response_model=schemas.CommandResponse, status_code=201,
-              dependencies=authed, responses=ERRORS, tags=["commands"])
-    def reverse_conversion(conversion_id: ENTRY_ID, body: schemas.ReverseConversion, response: Response,
-                           idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
+    @app.post(
+        "/api/conversions/{conversion_id}/reverse",
+        response_model=schemas.CommandResponse,
+        status_code=201,
+        dependencies=authed,
+        responses=ERRORS,
+        tags=["commands"],
+    )
+    def reverse_conversion(
+        conversion_id: ENTRY_ID,
+        body: schemas.ReverseConversion,
+        response: Response,
+        idempotency_key: IDEMPOTENCY_KEY = None,
+    ) -> dict[str, Any]:
         """Reverse a conversion (the user becomes active again)."""
-        return command(svc().tracker.reverse_conversion(conversion_id=conversion_id, reason=body.reason,
-                                                        idempotency_key=idempotency_key), response)
+        return command(
+            svc().tracker.reverse_conversion(
+                conversion_id=conversion_id, reason=body.reason, idempotency_key=idempotency_key
+            ),
+            response,
+        )
 
-    @app.post("/api/call-attempts", response_model=schemas.CommandResponse, status_code=201, dependencies=authed,
-              responses=ERRORS, tags=["commands"])
-    def record_call_attempt(body: schemas.RecordCallAttempt, response: Response,
-                            idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
+    @app.post(
+        "/api/call-attempts",
+        response_model=schemas.CommandResponse,
+        status_code=201,
+        dependencies=authed,
+        responses=ERRORS,
+        tags=["commands"],
+    )
+    def record_call_attempt(
+        body: schemas.RecordCallAttempt, response: Response, idempotency_key: IDEMPOTENCY_KEY = None
+    ) -> dict[str, Any]:
         """Record a call attempt; the scoring rule turns its outcome into a score change."""
-        return command(svc().tracker.record_call_attempt(**body.model_dump(), idempotency_key=idempotency_key), response)
+        return command(
+            svc().tracker.record_call_attempt(**body.model_dump(), idempotency_key=idempotency_key), response
+        )
 
-    @app.post("/api/queue", response_model=schemas.CommandResponse, status_code=201, dependencies=authed,
-              responses=ERRORS, tags=["commands"])
+    @app.post(
+        "/api/queue",
+        response_model=schemas.CommandResponse,
+        status_code=201,
+        dependencies=authed,
+        responses=ERRORS,
+        tags=["commands"],
+    )
     def enqueue(body: schemas.Enqueue, response: Response, idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
         """Put a user in a queue."""
         return command(svc().tracker.enqueue(**body.model_dump(), idempotency_key=idempotency_key), response)
 
     def entry_command(name: str, body_type: type[schemas.Body], call: Callable[..., CommandResult], doc: str) -> None:
-        def endpoint(entry_id: ENTRY_ID, body: body_type, response: Response,  # type: ignore[valid-type]
-                     idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
-            return command(call(svc().tracker, entry_id=entry_id, **body.model_dump(),
-                                idempotency_key=idempotency_key), response)
+        def endpoint(
+            entry_id: ENTRY_ID,
+            body: body_type,
+            response: Response,  # type: ignore[valid-type]
+            idempotency_key: IDEMPOTENCY_KEY = None,
+        ) -> dict[str, Any]:
+            return command(
+                call(svc().tracker, entry_id=entry_id, **body.model_dump(), idempotency_key=idempotency_key),
+                response,
+            )
 
         endpoint.__doc__ = doc
         endpoint.__annotations__["body"] = body_type  # a local name: resolve it for FastAPI
-        app.post(f"/api/queue/{{entry_id}}/{name}", response_model=schemas.CommandResponse, status_code=201,
-                 dependencies=authed, responses=ERRORS, tags=["commands"], name=name.replace("-", "_"))(endpoint)
+        app.post(
+            f"/api/queue/{{entry_id}}/{name}",
+            response_model=schemas.CommandResponse,
+            status_code=201,
+            dependencies=authed,
+            responses=ERRORS,
+            tags=["commands"],
+            name=name.replace("-", "_"),
+        )(endpoint)
 
     entry_command("assign", schemas.Assign, ConversionTracker.assign, "Assign an open entry to an agent.")
     entry_command("complete", schemas.Reason, ConversionTracker.complete, "Complete an open entry.")
     entry_command("cancel", schemas.Reason, ConversionTracker.cancel, "Cancel an open entry.")
-    entry_command("callback", schemas.ScheduleCallback, ConversionTracker.schedule_callback,
-                  "Schedule (or move) a callback on an open entry.")
+    entry_command(
+        "callback",
+        schemas.ScheduleCallback,
+        ConversionTracker.schedule_callback,
+        "Schedule (or move) a callback on an open entry.",
+    )
     entry_command("clear-callback", schemas.Reason, ConversionTracker.clear_callback, "Clear an entry's callback.")
 
-    @app.post("/api/scores/{user_id}/reset", response_model=schemas.CommandResponse, status_code=201,
-              dependencies=authed, responses=ERRORS, tags=["commands"])
-    def reset_score(user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)], body: schemas.Reason,
-                    response: Response, idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
+    @app.post(
+        "/api/scores/{user_id}/reset",
+        response_model=schemas.CommandResponse,
+        status_code=201,
+        dependencies=authed,
+        responses=ERRORS,
+        tags=["commands"],
+    )
+    def reset_score(
+        user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
+        body: schemas.Reason,
+        response: Response,
+        idempotency_key: IDEMPOTENCY_KEY = None,
+    ) -> dict[str, Any]:
         """Reset a user's score to zero."""
-        return command(svc().tracker.reset_score(user_id=user_id, reason=body.reason,
-                                                 idempotency_key=idempotency_key), response)
+        return command(
+            svc().tracker.reset_score(user_id=user_id, reason=body.reason, idempotency_key=idempotency_key),
+            response,
+        )
 
     # ----------------------------------------------------------------- queries
 
     @app.get("/api/queue/getQueue", dependencies=authed, responses=ERRORS, tags=["queries"])
-    def get_queue(queueType: Annotated[str, Query(pattern=r"^(unsigned_users|outstanding_requests)$")],  # noqa: N803
-                  limit: Limit = 100, offset: Offset = 0, min_position: MinPosition = None,
-                  wait_seconds: WaitSeconds = 5.0) -> dict[str, Any]:
+    def get_queue(
+        queueType: Annotated[str, Query(pattern=r"^(unsigned_users|outstanding_requests)$")],  # noqa: N803
+        limit: Limit = 100,
+        offset: Offset = 0,
+        min_position: MinPosition = None,
+        wait_seconds: WaitSeconds = 5.0,
+    ) -> dict[str, Any]:
         """Open entries of a queue, highest priority first (compatible with the old app's endpoint)."""
         model = reads()
         wait(model, min_position, wait_seconds)
         return {"queueType": queueType, "entries": model.queue(queueType, limit, offset)}
 
     @app.get("/api/scores/{user_id}", dependencies=authed, responses=ERRORS, tags=["queries"])
-    def get_score(user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)], min_position: MinPosition = None,
-                  wait_seconds: WaitSeconds = 5.0) -> dict[str, Any]:
+    def get_score(
+        user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
+        min_position: MinPosition = None,
+        wait_seconds: WaitSeconds = 5.0,
+    ) -> dict[str, Any]:
         """A user's score row."""
         model = reads()
         wait(model, min_position, wait_seconds)
@@ -195,18 +283,33 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         return row
 
     @app.get("/api/conversions", dependencies=authed, responses=ERRORS, tags=["queries"])
-    def list_conversions(agent_id: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
-                         conversion_type: Annotated[str | None, Query(max_length=191)] = None,
-                         since: datetime | None = None, until: datetime | None = None, limit: Limit = 50,
-                         offset: Offset = 0, min_position: MinPosition = None,
-                         wait_seconds: WaitSeconds = 5.0) -> dict[str, Any]:
+    def list_conversions(
+        agent_id: Annotated[int | None, Query(ge=-(2**31), le=2**31 - 1)] = None,
+        conversion_type: Annotated[str | None, Query(max_length=191)] = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        min_position: MinPosition = None,
+        wait_seconds: WaitSeconds = 5.0,
+    ) -> dict[str, Any]:
         """Conversions, newest first, filtered by agent, type and [since, until)."""
         model = reads()
         wait(model, min_position, wait_seconds)
-        rows = model.conversions(agent_id=agent_id, conversion_type=conversion_type, since=_naive(since),
-                                 until=_naive(until), limit=limit, offset=offset)
-        return {"conversions": rows, "limit": limit, "offset": offset,
-                "next_offset": offset + limit if len(rows) == limit else None}
+        rows = model.conversions(
+            agent_id=agent_id,
+            conversion_type=conversion_type,
+            since=_naive(since),
+            until=_naive(until),
+            limit=limit,
+            offset=offset,
+        )
+        return {
+            "conversions": rows,
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if len(rows) == limit else None,
+        }
 
     @app.get("/api/conversions/totals", dependencies=authed, responses=ERRORS, tags=["queries"])
     def conversion_totals(min_position: MinPosition = None, wait_seconds: WaitSeconds = 5.0) -> dict[str, Any]:
@@ -238,9 +341,13 @@ def _status(services: Services) -> dict[str, Any]:
             conn.execute(text("SELECT 1"))
         head = services.tracker.sql_recorder.max_notification_id() or 0
         position = services.read_model.position() if services.read_model else None
-        return {"store": "reachable", "head": head, "projected": position,
-                "lag": None if position is None else max(0, head - position),
-                "queries": "available" if services.read_model else "unavailable (before cutover)"}
+        return {
+            "store": "reachable",
+            "head": head,
+            "projected": position,
+            "lag": None if position is None else max(0, head - position),
+            "queries": "available" if services.read_model else "unavailable (before cutover)",
+        }
     except SQLAlchemyError as error:
         return {"store": "unreachable", "detail": type(error).__name__, "queries": "unavailable"}
 
@@ -264,27 +371,50 @@ class QueriesUnavailable(ConvTrackError):
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def unauthorized(_request: Request, _error: Unauthorized) -> JSONResponse:
-        return JSONResponse({"error": "Unauthorized", "detail": "missing or unknown API key (send X-API-Key)",
-                             "field": "X-API-Key"}, status_code=401, headers={"WWW-Authenticate": "ApiKey"})
+        return JSONResponse(
+            {
+                "error": "Unauthorized",
+                "detail": "missing or unknown API key (send X-API-Key)",
+                "field": "X-API-Key",
+            },
+            status_code=401,
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
 
     @app.exception_handler(ConvTrackError)
     async def domain_error(_request: Request, error: ConvTrackError) -> JSONResponse:
-        return JSONResponse({"error": type(error).__name__, "detail": str(error),
-                             "field": getattr(error, "field", None)}, status_code=error.http_status)
+        return JSONResponse(
+            {"error": type(error).__name__, "detail": str(error), "field": getattr(error, "field", None)},
+            status_code=error.http_status,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = [{"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
-                     "reason": str(e.get("msg", "invalid"))} for e in error.errors()]
+        problems = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
+                "reason": str(e.get("msg", "invalid")),
+            }
+            for e in error.errors()
+        ]
         first = problems[0] if problems else {"field": "body", "reason": "invalid"}
-        return JSONResponse({"error": "InvalidRequest", "detail": f"{first['field']}: {first['reason']}",
-                             "field": first["field"], "problems": problems[:20]}, status_code=422)
+        return JSONResponse(
+            {
+                "error": "InvalidRequest",
+                "detail": f"{first['field']}: {first['reason']}",
+                "field": first["field"],
+                "problems": problems[:20],
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(SQLAlchemyError)
     async def store_unavailable(_request: Request, error: SQLAlchemyError) -> JSONResponse:
         log.error("store error: %s", type(error).__name__)
-        return JSONResponse({"error": "StoreUnavailable", "detail": "the event store did not answer; retry",
-                             "field": None}, status_code=503)
+        return JSONResponse(
+            {"error": "StoreUnavailable", "detail": "the event store did not answer; retry", "field": None},
+            status_code=503,
+        )
 
 
 def create_app_from_env() -> FastAPI:

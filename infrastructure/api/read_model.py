@@ -55,16 +55,29 @@ class ReadModel:
 
     def queue(self, queue_type: str, limit: int, offset: int) -> list[dict[str, Any]]:
         q = self.tables.queue
-        return self._all(select(q).where(q.c.queue_type == queue_type, q.c.status.in_(OPEN))
-                         .order_by(q.c.priority_score.desc(), q.c.created_at, q.c.id).limit(limit).offset(offset))
+        return self._all(
+            select(q)
+            .where(q.c.queue_type == queue_type, q.c.status.in_(OPEN))
+            .order_by(q.c.priority_score.desc(), q.c.created_at, q.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
 
     def score(self, user_id: int) -> dict[str, Any] | None:
         s = self.tables.scores
         rows = self._all(select(s).where(s.c.user_id == user_id))
         return rows[0] if rows else None
 
-    def conversions(self, *, agent_id: int | None, conversion_type: str | None, since: datetime | None,
-                    until: datetime | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    def conversions(
+        self,
+        *,
+        agent_id: int | None,
+        conversion_type: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        offset: int,
+    ) -> list[dict[str, Any]]:
         c = self.tables.conversions
         query = select(c)
         if agent_id is not None:
@@ -79,10 +92,16 @@ class ReadModel:
 
     def totals_per_agent(self) -> list[dict[str, Any]]:
         c = self.tables.conversions
-        query = (select(c.c.primary_agent_id.label("agent_id"), func.count().label("conversions"),
-                        func.sum(c.c.claim_value).label("claim_value"),
-                        func.sum(c.c.estimated_commission).label("estimated_commission"))
-                 .group_by(c.c.primary_agent_id).order_by(c.c.primary_agent_id))
+        query = (
+            select(
+                c.c.primary_agent_id.label("agent_id"),
+                func.count().label("conversions"),
+                func.sum(c.c.claim_value).label("claim_value"),
+                func.sum(c.c.estimated_commission).label("estimated_commission"),
+            )
+            .group_by(c.c.primary_agent_id)
+            .order_by(c.c.primary_agent_id)
+        )
         rows = self._all(query)
         for row in rows:  # SQLite sums the decimal strings as floats: re-sum exactly
             if self.engine.dialect.name == "sqlite":
@@ -94,5 +113,7 @@ class ReadModel:
         where = c.c.primary_agent_id.is_(None) if agent_id is None else c.c.primary_agent_id == agent_id
         with self.engine.connect() as conn:
             values = conn.execute(select(c.c.claim_value, c.c.estimated_commission).where(where)).all()
-        return {"claim_value": str(sum((v[0] for v in values if v[0] is not None), Decimal("0.00"))),
-                "estimated_commission": str(sum((v[1] for v in values if v[1] is not None), Decimal("0.00")))}
+        return {
+            "claim_value": str(sum((v[0] for v in values if v[0] is not None), Decimal("0.00"))),
+            "estimated_commission": str(sum((v[1] for v in values if v[1] is not None), Decimal("0.00"))),
+        }

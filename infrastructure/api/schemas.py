@@ -13,8 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 BIGINT = Annotated[int, Field(ge=-(2**63), le=2**63 - 1, strict=True)]
 INT = Annotated[int, Field(ge=-(2**31), le=2**31 - 1, strict=True)]
-MONEY = Annotated[str, StringConstraints(pattern=r"^-?\d{1,8}(\.\d{1,2})?$"), Field(
-    description="Exact decimal as a string, at most 8 digits before and 2 after the point", examples=["1250.00"])]
+MONEY = Annotated[
+    str,
+    StringConstraints(pattern=r"^-?\d{1,8}(\.\d{1,2})?$"),
+    Field(
+        description="Exact decimal as a string, at most 8 digits before and 2 after the point",
+        examples=["1250.00"],
+    ),
+]
 SHORT = Annotated[str, StringConstraints(min_length=1, max_length=191)]
 TEXT = Annotated[str, StringConstraints(max_length=65_535)]
 

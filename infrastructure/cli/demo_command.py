@@ -80,24 +80,48 @@ def demo(
     users_with_scores = [10_005, 10_006, 10_007]
     for user_id in users_with_scores:
         tracker.record_call_attempt(user_id=user_id, agent_id=3, outcome="answered")
-    first = tracker.record_conversion(user_id=users_with_scores[0], conversion_type="signed", primary_agent_id=3,
-                                      signature_obtained=True, claim_value="1250.00", estimated_commission="187.50",
-                                      documents_received=["passport", "bank statement"], idempotency_key="demo-1")
-    again = tracker.record_conversion(user_id=users_with_scores[0], conversion_type="signed", primary_agent_id=3,
-                                      signature_obtained=True, claim_value="1250.00", estimated_commission="187.50",
-                                      documents_received=["passport", "bank statement"], idempotency_key="demo-1")
-    tracker.record_conversion(user_id=users_with_scores[1], conversion_type="documents_received",
-                              claim_value="980.10", conversion_reason="signed at the door — “finally”")
+    first = tracker.record_conversion(
+        user_id=users_with_scores[0],
+        conversion_type="signed",
+        primary_agent_id=3,
+        signature_obtained=True,
+        claim_value="1250.00",
+        estimated_commission="187.50",
+        documents_received=["passport", "bank statement"],
+        idempotency_key="demo-1",
+    )
+    again = tracker.record_conversion(
+        user_id=users_with_scores[0],
+        conversion_type="signed",
+        primary_agent_id=3,
+        signature_obtained=True,
+        claim_value="1250.00",
+        estimated_commission="187.50",
+        documents_received=["passport", "bank statement"],
+        idempotency_key="demo-1",
+    )
+    tracker.record_conversion(
+        user_id=users_with_scores[1],
+        conversion_type="documents_received",
+        claim_value="980.10",
+        conversion_reason="signed at the door — “finally”",
+    )
     runner.run_once()
-    console.print(f"conversion {first.ids['conversion_id']} recorded at position {first.position}; "
-                  f"retry with the same key replayed={again.replayed}; projection lag {runner.lag()}")
+    console.print(
+        f"conversion {first.ids['conversion_id']} recorded at position {first.position}; "
+        f"retry with the same key replayed={again.replayed}; projection lag {runner.lag()}"
+    )
 
     console.print(Rule("7. rollback: the legacy tables come back byte for byte"))
     back = rollback(tracker, url)
-    console.print(f"legacy checksums equal to the snapshot: {back.legacy_checksums_equal}; "
-                  f"tracker tables kept as {back.rolled_back_label}")
+    console.print(
+        f"legacy checksums equal to the snapshot: {back.legacy_checksums_equal}; "
+        f"tracker tables kept as {back.rolled_back_label}"
+    )
     exported = export_conversions(tracker, reports / "conversions-since-cutover.jsonl")
-    console.print(f"{exported} conversion events since cutover exported to {reports / 'conversions-since-cutover.jsonl'}")
+    console.print(
+        f"{exported} conversion events since cutover exported to {reports / 'conversions-since-cutover.jsonl'}"
+    )
 
     console.print(Rule("8. reports"))
     console.print(md_path.read_text(encoding="utf-8"))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from typer._click.exceptions import ClickException  # typer vendors click since 0.2x
 from sqlalchemy.exc import OperationalError as SqlOperationalError
+from typer._click.exceptions import ClickException  # typer vendors click since 0.2x
 
 from domain.errors import ConvTrackError
 from infrastructure.cli import demo_command, operator_commands, projection_commands, service_commands

@@ -38,7 +38,9 @@ def register(app: typer.Typer) -> None:
     app.command("sample-data")(sample_data_command)
 
 
-def assess_command(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables")) -> None:
+def assess_command(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables"),
+) -> None:
     """Read-only: what the legacy tables hold and what the migration will do with it."""
     source = LegacySource(Settings().effective_legacy_url)
     result = assess(source)
@@ -58,9 +60,18 @@ def assess_command(as_json: bool = typer.Option(False, "--json", help="Print JSO
         queue.add_row(str(row["queue_type"]), str(row["status"]), f"{row['count']:,}")
     console.print(queue)
     facts = Table(title="Findings", show_header=False)
-    for key in ("callback_entries", "users_with_several_pending", "queue_rows_without_score_row",
-                "score_rows_without_queue_row", "sessions_of_unknown_users", "scores_at_integer_limits",
-                "unknown_queue_types", "unknown_statuses", "extra_columns", "estimated_seconds"):
+    for key in (
+        "callback_entries",
+        "users_with_several_pending",
+        "queue_rows_without_score_row",
+        "score_rows_without_queue_row",
+        "sessions_of_unknown_users",
+        "scores_at_integer_limits",
+        "unknown_queue_types",
+        "unknown_statuses",
+        "extra_columns",
+        "estimated_seconds",
+    ):
         facts.add_row(key.replace("_", " "), str(getattr(result, key)))
     console.print(facts)
     for warning in result.warnings:
@@ -100,17 +111,25 @@ def verify_command(
     tracker = open_tracker(settings)
     with progress_bar("verifying", console=err, unit="rows") as update:
         report = verify(tracker, LegacySource(settings.effective_legacy_url), progress=update)
-    json_path, md_path = write_reports(reports_dir or settings.reports_dir, "verify", _verify_data(report),
-                                       _verify_markdown(report))
+    json_path, md_path = write_reports(
+        reports_dir or settings.reports_dir, "verify", _verify_data(report), _verify_markdown(report)
+    )
     for check in report.checks:
-        console.print(f"[{'green' if check.ok else 'red'}]{'PASS' if check.ok else 'FAIL'}[/] {check.name}: {check.detail}")
+        console.print(
+            f"[{'green' if check.ok else 'red'}]{'PASS' if check.ok else 'FAIL'}[/] {check.name}: {check.detail}"
+        )
     for mismatch in report.mismatches[:20]:
-        console.print(f"[red]mismatch[/] {mismatch['table']} id={mismatch['id']} {mismatch['column']}: "
-                      f"legacy {mismatch['legacy']} != projected {mismatch['projected']}")
+        console.print(
+            f"[red]mismatch[/] {mismatch['table']} id={mismatch['id']} {mismatch['column']}: "
+            f"legacy {mismatch['legacy']} != projected {mismatch['projected']}"
+        )
     console.print(f"reports: {json_path} and {md_path}")
     if not report.ok:
-        fail(f"verify found {report.mismatch_count} mismatching values and "
-             f"{sum(not c.ok for c in report.checks)} failed checks (see {md_path})", 8)
+        fail(
+            f"verify found {report.mismatch_count} mismatching values and "
+            f"{sum(not c.ok for c in report.checks)} failed checks (see {md_path})",
+            8,
+        )
     console.print("[green]verify passed[/]: every legacy row is in the new tables, value for value")
 
 
@@ -124,8 +143,10 @@ def cutover_command(
     if dry_run:
         console.print(f"dry run: checks pass; cutover would keep the legacy tables as {result.legacy_label}")
         return
-    console.print(f"cut over at event position {result.position}; legacy tables kept as {result.legacy_label}. "
-                  "Start followers: `convtrack project` (or `convtrack serve`)")
+    console.print(
+        f"cut over at event position {result.position}; legacy tables kept as {result.legacy_label}. "
+        "Start followers: `convtrack project` (or `convtrack serve`)"
+    )
 
 
 def rollback_command() -> None:
@@ -135,8 +156,10 @@ def rollback_command() -> None:
     console.print(f"rolled back at event position {result.position}; tracker tables kept as {result.rolled_back_label}")
     if not result.legacy_checksums_equal:
         fail("the restored legacy tables' checksums differ from the bootstrap snapshot", 9)
-    console.print("legacy tables restored: checksums equal to the bootstrap snapshot. "
-                  "Conversions recorded meanwhile: `convtrack export`")
+    console.print(
+        "legacy tables restored: checksums equal to the bootstrap snapshot. "
+        "Conversions recorded meanwhile: `convtrack export`"
+    )
 
 
 def export_command(
@@ -166,21 +189,41 @@ def sample_data_command(
 
 
 def _verify_data(report: VerifyReport) -> dict[str, Any]:
-    return {"ok": report.ok, "checks": [dataclasses.asdict(c) for c in report.checks],
-            "mismatch_count": report.mismatch_count, "mismatches": report.mismatches, "figures": report.figures}
+    return {
+        "ok": report.ok,
+        "checks": [dataclasses.asdict(c) for c in report.checks],
+        "mismatch_count": report.mismatch_count,
+        "mismatches": report.mismatches,
+        "figures": report.figures,
+    }
 
 
 def _verify_markdown(report: VerifyReport) -> str:
-    lines = [f"# Verify report: {'PASSED' if report.ok else 'FAILED'}", "",
-             markdown_table(["check", "result", "detail"],
-                            [[c.name, "pass" if c.ok else "FAIL", c.detail] for c in report.checks]), ""]
+    lines = [
+        f"# Verify report: {'PASSED' if report.ok else 'FAILED'}",
+        "",
+        markdown_table(
+            ["check", "result", "detail"],
+            [[c.name, "pass" if c.ok else "FAIL", c.detail] for c in report.checks],
+        ),
+        "",
+    ]
     if report.figures:
-        lines += ["## Score figures (the guide's min/max/avg check)", "",
-                  markdown_table(["", "min", "max", "sum", "count"],
-                                 [[k, v["min"], v["max"], v["sum"], v["count"]] for k, v in report.figures.items()]), ""]
+        lines += [
+            "## Score figures (the guide's min/max/avg check)",
+            "",
+            markdown_table(
+                ["", "min", "max", "sum", "count"],
+                [[k, v["min"], v["max"], v["sum"], v["count"]] for k, v in report.figures.items()],
+            ),
+            "",
+        ]
     lines += [f"## Mismatches: {report.mismatch_count}", ""]
     if report.mismatches:
-        lines.append(markdown_table(["table", "id", "column", "legacy", "projected"],
-                                    [[m["table"], m["id"], m["column"], m["legacy"], m["projected"]]
-                                     for m in report.mismatches]))
+        lines.append(
+            markdown_table(
+                ["table", "id", "column", "legacy", "projected"],
+                [[m["table"], m["id"], m["column"], m["legacy"], m["projected"]] for m in report.mismatches],
+            )
+        )
     return "\n".join(lines) + "\n"

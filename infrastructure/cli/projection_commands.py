@@ -65,13 +65,14 @@ def rebuild_command(
     console = Console(stderr=True)
     tracker = open_tracker(Settings())
     with progress_bar("rebuilding", console=console) as update:
-        result = rebuild(tracker, progress=lambda pos, head: update(pos, head), batch_size=batch_size,
-                         swap=not dry_run)
+        result = rebuild(tracker, progress=lambda pos, head: update(pos, head), batch_size=batch_size, swap=not dry_run)
     if result.retired is None:
         console.print(f"built {result.events} events into staging (not swapped: --dry-run)")
     else:
-        console.print(f"rebuilt from {result.events} events up to position {result.position}; old tables kept "
-                      f"as {result.retired_label} (drop with: convtrack drop-retired {result.retired_label} --yes)")
+        console.print(
+            f"rebuilt from {result.events} events up to position {result.position}; old tables kept "
+            f"as {result.retired_label} (drop with: convtrack drop-retired {result.retired_label} --yes)"
+        )
 
 
 def drop_retired_command(

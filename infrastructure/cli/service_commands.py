@@ -62,102 +62,192 @@ def _show(result: CommandResult, as_json: bool) -> None:
 
 @conversion.command("record")
 def conversion_record(
-    user_id: int = typer.Option(...), conversion_type: str = typer.Option(...),
-    reason: str | None = typer.Option(None), primary_agent_id: int | None = typer.Option(None),
-    documents_received: str | None = typer.Option(None, help="JSON"), signature_obtained: bool = typer.Option(False),
+    user_id: int = typer.Option(...),
+    conversion_type: str = typer.Option(...),
+    reason: str | None = typer.Option(None),
+    primary_agent_id: int | None = typer.Option(None),
+    documents_received: str | None = typer.Option(None, help="JSON"),
+    signature_obtained: bool = typer.Option(False),
     requirements_met: str | None = typer.Option(None, help="JSON"),
     claim_value: str | None = typer.Option(None, help="Exact decimal, e.g. 1250.00"),
     estimated_commission: str | None = typer.Option(None, help="Exact decimal"),
     converted_at: str | None = typer.Option(None, help="ISO-8601; default now"),
-    conversion_id: str | None = typer.Option(None), idempotency_key: str | None = KEY, as_json: bool = JSON,
+    conversion_id: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
 ) -> None:
     """Record a conversion (deactivates the score, completes open entries, atomically)."""
     result = open_tracker(Settings()).record_conversion(
-        user_id=user_id, conversion_type=conversion_type, conversion_reason=reason, primary_agent_id=primary_agent_id,
+        user_id=user_id,
+        conversion_type=conversion_type,
+        conversion_reason=reason,
+        primary_agent_id=primary_agent_id,
         documents_received=_json_value("documents_received", documents_received),
-        signature_obtained=signature_obtained, requirements_met=_json_value("requirements_met", requirements_met),
-        claim_value=claim_value, estimated_commission=estimated_commission,
-        converted_at=_moment("converted_at", converted_at), conversion_id=conversion_id,
-        idempotency_key=idempotency_key)
+        signature_obtained=signature_obtained,
+        requirements_met=_json_value("requirements_met", requirements_met),
+        claim_value=claim_value,
+        estimated_commission=estimated_commission,
+        converted_at=_moment("converted_at", converted_at),
+        conversion_id=conversion_id,
+        idempotency_key=idempotency_key,
+    )
     _show(result, as_json)
 
 
 @conversion.command("reverse")
-def conversion_reverse(conversion_id: str = typer.Argument(...), reason: str = typer.Option(...),
-                       idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def conversion_reverse(
+    conversion_id: str = typer.Argument(...),
+    reason: str = typer.Option(...),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Reverse a conversion; the user becomes active again."""
-    _show(open_tracker(Settings()).reverse_conversion(conversion_id=conversion_id, reason=reason,
-                                                      idempotency_key=idempotency_key), as_json)
+    _show(
+        open_tracker(Settings()).reverse_conversion(
+            conversion_id=conversion_id, reason=reason, idempotency_key=idempotency_key
+        ),
+        as_json,
+    )
 
 
 @call.command("record")
-def call_record(user_id: int = typer.Option(...), agent_id: int = typer.Option(...), outcome: str = typer.Option(...),
-                called_at: str | None = typer.Option(None, help="ISO-8601; default now"),
-                idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def call_record(
+    user_id: int = typer.Option(...),
+    agent_id: int = typer.Option(...),
+    outcome: str = typer.Option(...),
+    called_at: str | None = typer.Option(None, help="ISO-8601; default now"),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Record a call attempt (updates the score)."""
-    _show(open_tracker(Settings()).record_call_attempt(
-        user_id=user_id, agent_id=agent_id, outcome=outcome, called_at=_moment("called_at", called_at),
-        idempotency_key=idempotency_key), as_json)
+    _show(
+        open_tracker(Settings()).record_call_attempt(
+            user_id=user_id,
+            agent_id=agent_id,
+            outcome=outcome,
+            called_at=_moment("called_at", called_at),
+            idempotency_key=idempotency_key,
+        ),
+        as_json,
+    )
 
 
 @queue.command("enqueue")
-def queue_enqueue(user_id: int = typer.Option(...), queue_type: str = typer.Option(...),
-                  priority_score: int = typer.Option(0), reason: str | None = typer.Option(None),
-                  entry_id: str | None = typer.Option(None), idempotency_key: str | None = KEY,
-                  as_json: bool = JSON) -> None:
+def queue_enqueue(
+    user_id: int = typer.Option(...),
+    queue_type: str = typer.Option(...),
+    priority_score: int = typer.Option(0),
+    reason: str | None = typer.Option(None),
+    entry_id: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Put a user in a queue (unsigned_users or outstanding_requests)."""
-    _show(open_tracker(Settings()).enqueue(user_id=user_id, queue_type=queue_type, priority_score=priority_score,
-                                           reason=reason, entry_id=entry_id, idempotency_key=idempotency_key), as_json)
+    _show(
+        open_tracker(Settings()).enqueue(
+            user_id=user_id,
+            queue_type=queue_type,
+            priority_score=priority_score,
+            reason=reason,
+            entry_id=entry_id,
+            idempotency_key=idempotency_key,
+        ),
+        as_json,
+    )
 
 
 @queue.command("assign")
-def queue_assign(entry_id: str = typer.Argument(...), agent_id: int = typer.Option(...),
-                 idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def queue_assign(
+    entry_id: str = typer.Argument(...),
+    agent_id: int = typer.Option(...),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Assign an open entry to an agent."""
-    _show(open_tracker(Settings()).assign(entry_id=entry_id, agent_id=agent_id, idempotency_key=idempotency_key),
-          as_json)
+    _show(
+        open_tracker(Settings()).assign(entry_id=entry_id, agent_id=agent_id, idempotency_key=idempotency_key),
+        as_json,
+    )
 
 
 @queue.command("complete")
-def queue_complete(entry_id: str = typer.Argument(...), reason: str | None = typer.Option(None),
-                   idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def queue_complete(
+    entry_id: str = typer.Argument(...),
+    reason: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Complete an open entry."""
-    _show(open_tracker(Settings()).complete(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
-          as_json)
+    _show(
+        open_tracker(Settings()).complete(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
+        as_json,
+    )
 
 
 @queue.command("cancel")
-def queue_cancel(entry_id: str = typer.Argument(...), reason: str | None = typer.Option(None),
-                 idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def queue_cancel(
+    entry_id: str = typer.Argument(...),
+    reason: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Cancel an open entry."""
-    _show(open_tracker(Settings()).cancel(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key), as_json)
+    _show(
+        open_tracker(Settings()).cancel(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
+        as_json,
+    )
 
 
 @queue.command("callback")
-def queue_callback(entry_id: str = typer.Argument(...), scheduled_for: str = typer.Option(..., help="ISO-8601"),
-                   reason: str | None = typer.Option(None), callback_id: str | None = typer.Option(None),
-                   idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def queue_callback(
+    entry_id: str = typer.Argument(...),
+    scheduled_for: str = typer.Option(..., help="ISO-8601"),
+    reason: str | None = typer.Option(None),
+    callback_id: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Schedule (or move) a callback on an open entry."""
     moment = _moment("scheduled_for", scheduled_for)
     assert moment is not None
-    _show(open_tracker(Settings()).schedule_callback(entry_id=entry_id, scheduled_for=moment, reason=reason,
-                                                     callback_id=callback_id, idempotency_key=idempotency_key), as_json)
+    _show(
+        open_tracker(Settings()).schedule_callback(
+            entry_id=entry_id,
+            scheduled_for=moment,
+            reason=reason,
+            callback_id=callback_id,
+            idempotency_key=idempotency_key,
+        ),
+        as_json,
+    )
 
 
 @queue.command("clear-callback")
-def queue_clear_callback(entry_id: str = typer.Argument(...), reason: str | None = typer.Option(None),
-                         idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def queue_clear_callback(
+    entry_id: str = typer.Argument(...),
+    reason: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Clear an entry's callback."""
-    _show(open_tracker(Settings()).clear_callback(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
-          as_json)
+    _show(
+        open_tracker(Settings()).clear_callback(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
+        as_json,
+    )
 
 
 @score.command("reset")
-def score_reset(user_id: int = typer.Option(...), reason: str | None = typer.Option(None),
-                idempotency_key: str | None = KEY, as_json: bool = JSON) -> None:
+def score_reset(
+    user_id: int = typer.Option(...),
+    reason: str | None = typer.Option(None),
+    idempotency_key: str | None = KEY,
+    as_json: bool = JSON,
+) -> None:
     """Reset a user's score to zero."""
-    _show(open_tracker(Settings()).reset_score(user_id=user_id, reason=reason, idempotency_key=idempotency_key),
-          as_json)
+    _show(
+        open_tracker(Settings()).reset_score(user_id=user_id, reason=reason, idempotency_key=idempotency_key),
+        as_json,
+    )
 
 
 @api_key.command("create")
@@ -181,12 +271,21 @@ def api_key_list() -> None:
         typer.echo(f"{name}{' (revoked)' if revoked else ''}")
 
 
-def serve(host: str | None = typer.Option(None), port: int | None = typer.Option(None, min=1, max=65535),
-          workers: int | None = typer.Option(None, min=1, max=64)) -> None:
+def serve(
+    host: str | None = typer.Option(None),
+    port: int | None = typer.Option(None, min=1, max=65535),
+    workers: int | None = typer.Option(None, min=1, max=64),
+) -> None:
     """Run the HTTP API (OpenAPI at /docs) with an embedded projection follower per worker (one applies: lease)."""
     import uvicorn
 
     settings = Settings()
-    uvicorn.run("infrastructure.api.app:create_app_from_env", factory=True, host=host or settings.api_host,
-                port=port or settings.api_port, workers=workers or settings.api_workers, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        "infrastructure.api.app:create_app_from_env",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        workers=workers or settings.api_workers,
+        log_level="warning",
+        access_log=False,
+    )

@@ -48,9 +48,7 @@ class SqlEventRecorder(ApplicationRecorder):
     def __init__(self, engine: Engine, events_table: str = "stored_events") -> None:
         self.engine = engine
         self.metadata = MetaData()
-        self.events, self.writer_lock, self.idempotency = event_store_tables(
-            self.metadata, events_table
-        )
+        self.events, self.writer_lock, self.idempotency = event_store_tables(self.metadata, events_table)
         self._subscriptions: list[PollingSubscription] = []
         self._subscriptions_lock = threading.Lock()
 
@@ -107,9 +105,7 @@ class SqlEventRecorder(ApplicationRecorder):
     def lock_and_next_id(self, conn: Connection) -> int:
         """Serialise writers and return the next notification id."""
         if not is_sqlite(conn):
-            conn.execute(
-                select(self.writer_lock.c.id).where(self.writer_lock.c.id == 1).with_for_update()
-            )
+            conn.execute(select(self.writer_lock.c.id).where(self.writer_lock.c.id == 1).with_for_update())
         current = conn.execute(select(func.max(self.events.c.id))).scalar()
         return int(current or 0) + 1
 
@@ -127,9 +123,7 @@ class SqlEventRecorder(ApplicationRecorder):
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(self.idempotency).where(self.idempotency.c.idempotency_key == key)
-            ).first()
+            row = conn.execute(select(self.idempotency).where(self.idempotency.c.idempotency_key == key)).first()
         if row is None:
             return None
         return IdempotencyRecord(

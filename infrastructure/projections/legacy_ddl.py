@@ -92,15 +92,19 @@ GUIDE_NEW_COLUMNS = {
 }
 
 GUIDE_NEW_INDEXES = {
-    "user_call_scores": [("user_call_scores_is_active_idx", ["is_active"]),
-                         ("user_call_scores_current_queue_type_idx", ["current_queue_type"])],
+    "user_call_scores": [
+        ("user_call_scores_is_active_idx", ["is_active"]),
+        ("user_call_scores_current_queue_type_idx", ["current_queue_type"]),
+    ],
     "call_queue": [("call_queue_callback_id_idx", ["callback_id"])],
 }
 
 LEGACY_INDEXES = {
     "user_call_scores": [("user_call_scores_user_id_key", ["user_id"], True)],
-    "call_queue": [("call_queue_user_id_idx", ["user_id"], False),
-                   ("call_queue_queue_type_status_idx", ["queue_type", "status"], False)],
+    "call_queue": [
+        ("call_queue_user_id_idx", ["user_id"], False),
+        ("call_queue_queue_type_status_idx", ["queue_type", "status"], False),
+    ],
 }
 
 CONVERSIONS_CREATE = """CREATE TABLE {t} (

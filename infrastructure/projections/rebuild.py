@@ -64,8 +64,9 @@ def open_live_tables(tracker: ConversionTracker) -> ProjectionTables:
     return create_projection_tables(tracker.sql_recorder.engine, TableNames.live(), legacy_schema_of(tracker))
 
 
-def rebuild(tracker: ConversionTracker, *, progress: Progress | None = None, batch_size: int = 5000,
-            swap: bool = True) -> RebuildResult:
+def rebuild(
+    tracker: ConversionTracker, *, progress: Progress | None = None, batch_size: int = 5000, swap: bool = True
+) -> RebuildResult:
     if swap:
         require_live(tracker)
     engine = tracker.sql_recorder.engine

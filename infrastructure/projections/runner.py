@@ -9,6 +9,7 @@ while it holds the lease. An event that cannot be applied stops the runner with
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -124,8 +125,14 @@ class ProjectionRunner:
         self.stats.applied += applied
         return applied
 
-    def follow(self, stop: threading.Event, *, interval: float = 0.2, lease_ttl: float = 5.0,
-               progress: Progress | None = None) -> None:
+    def follow(
+        self,
+        stop: threading.Event,
+        *,
+        interval: float = 0.2,
+        lease_ttl: float = 5.0,
+        progress: Progress | None = None,
+    ) -> None:
         """Follow the store until ``stop`` is set, applying only while holding the lease."""
         try:
             while not stop.is_set():
@@ -196,10 +203,8 @@ class _Prefetch:
     def __exit__(self, *_: object) -> None:
         self.cancelled.set()
         while self.thread.is_alive():
-            try:
+            with contextlib.suppress(queue.Empty):
                 self.batches.get(timeout=0.05)
-            except queue.Empty:
-                pass
         self.thread.join()
 
     def _iterate(self) -> Iterator[list[Notification]]:

@@ -39,9 +39,7 @@ def swap_tables(engine: Engine, moves: list[Move], *, tracking: tuple[str, int] 
             conn.exec_driver_sql(
                 f"CREATE DATABASE IF NOT EXISTS `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
-    renames = ", ".join(
-        f"{m.source.qualified(m.logical)} TO {m.target.qualified(m.logical)}" for m in moves
-    )
+    renames = ", ".join(f"{m.source.qualified(m.logical)} TO {m.target.qualified(m.logical)}" for m in moves)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"RENAME TABLE {renames}")
     if tracking is not None:
@@ -64,11 +62,11 @@ def _sqlite_move(conn: Connection, move: Move) -> None:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
     conn.exec_driver_sql(f'ALTER TABLE "{source}" RENAME TO "{target}"')
     for name, sql in indexes:
-        bare = name[len(source_prefix):] if source_prefix and name.startswith(source_prefix) else name
+        bare = name[len(source_prefix) :] if source_prefix and name.startswith(source_prefix) else name
         new_name = f"{target_prefix}{bare}"
         statement = re.sub(
             r'^CREATE (UNIQUE )?INDEX\s+("[^"]+"|\S+)\s+ON\s+("[^"]+"|\S+)',
-            lambda m: f'CREATE {m.group(1) or ""}INDEX "{new_name}" ON "{target}"',
+            lambda m, new_name=new_name: f'CREATE {m.group(1) or ""}INDEX "{new_name}" ON "{target}"',
             sql,
             count=1,
         )

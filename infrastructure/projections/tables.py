@@ -74,15 +74,16 @@ def column_specs(logical: str, legacy_schema: LegacySchema | None) -> list[Colum
     if logical == "conversions":
         return list(legacy_ddl.CONVERSIONS_COLUMNS)
     captured = legacy_schema.columns(logical) if legacy_schema else []
-    legacy: list[ColumnSpec] = (
-        [(c["name"], c["type"], bool(c["nullable"]), c.get("default")) for c in captured]
-        or list(legacy_ddl.REFERENCE_LEGACY_COLUMNS[logical])
-    )
+    legacy: list[ColumnSpec] = [
+        (c["name"], c["type"], bool(c["nullable"]), c.get("default")) for c in captured
+    ] or list(legacy_ddl.REFERENCE_LEGACY_COLUMNS[logical])
     present = {spec[0] for spec in legacy}
     return legacy + [spec for spec in legacy_ddl.GUIDE_NEW_COLUMNS[logical] if spec[0] not in present]
 
 
-def projection_tables(names: TableNames, legacy_schema: LegacySchema | None, *, with_agents_fk: bool) -> ProjectionTables:
+def projection_tables(
+    names: TableNames, legacy_schema: LegacySchema | None, *, with_agents_fk: bool
+) -> ProjectionTables:
     """SQLAlchemy Table objects for the three tables (used for DML on both databases
     and for DDL on SQLite)."""
     metadata = MetaData(schema=names.schema)
@@ -131,9 +132,7 @@ def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: L
         if names.conversions not in existing:
             conn.exec_driver_sql(legacy_ddl.CONVERSIONS_CREATE.format(t=names.qualified("conversions")))
             if has_agents:
-                conn.exec_driver_sql(
-                    legacy_ddl.CONVERSIONS_FK.format(t=names.qualified("conversions"), agents=agents)
-                )
+                conn.exec_driver_sql(legacy_ddl.CONVERSIONS_FK.format(t=names.qualified("conversions"), agents=agents))
     return tables
 
 
@@ -146,7 +145,8 @@ def drop_projection_tables(engine: Engine, names: TableNames) -> None:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {names.qualified(logical)}")
         if names.schema and not is_sqlite(engine):
             remaining = conn.execute(
-                text("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = :s"), {"s": names.schema}
+                text("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": names.schema},
             ).scalar()
             if not remaining:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{names.schema}`")
@@ -162,7 +162,9 @@ def _legacy_create(logical: str, legacy_schema: LegacySchema | None) -> str:
 
 _CREATE_HEAD = re.compile(r"^\s*CREATE\s+TABLE\s+(IF\s+NOT\s+EXISTS\s+)?(`[^`]+`|\S+)", re.IGNORECASE)
 _AGENTS_REF = re.compile(r"REFERENCES\s+`agents`", re.IGNORECASE)
-_AGENTS_CONSTRAINT = re.compile(r",\s*CONSTRAINT\s+`[^`]+`\s+FOREIGN\s+KEY[^,\n]*REFERENCES\s+`agents`[^,\n]*", re.IGNORECASE)
+_AGENTS_CONSTRAINT = re.compile(
+    r",\s*CONSTRAINT\s+`[^`]+`\s+FOREIGN\s+KEY[^,\n]*REFERENCES\s+`agents`[^,\n]*", re.IGNORECASE
+)
 _AUTO_INCREMENT = re.compile(r"\s+AUTO_INCREMENT=\d+", re.IGNORECASE)
 
 
@@ -197,9 +199,17 @@ def _prefixed(physical: str, logical: str, index_name: str) -> str:
 
 def _agents_fk(logical: str, column: str) -> dict[str, Any] | None:
     if logical == "call_queue" and column == "assigned_to_agent_id":
-        return {"column": "agents.id", "name": "call_queue_assigned_to_agent_id_fkey",
-                "ondelete": "SET NULL", "onupdate": "CASCADE"}
+        return {
+            "column": "agents.id",
+            "name": "call_queue_assigned_to_agent_id_fkey",
+            "ondelete": "SET NULL",
+            "onupdate": "CASCADE",
+        }
     if logical == "conversions" and column == "primary_agent_id":
-        return {"column": "agents.id", "name": "conversions_primary_agent_id_fkey",
-                "ondelete": "SET NULL", "onupdate": "CASCADE"}
+        return {
+            "column": "agents.id",
+            "name": "conversions_primary_agent_id_fkey",
+            "ondelete": "SET NULL",
+            "onupdate": "CASCADE",
+        }
     return None

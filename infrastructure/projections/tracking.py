@@ -7,6 +7,7 @@ The lease makes only one follower apply at a time; another takes over when it ex
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from sqlalchemy import (
@@ -62,10 +63,8 @@ def ensure_tracking_row(engine: Engine, name: str) -> None:
     with write_transaction(engine) as conn:
         exists = conn.execute(select(tracking_table.c.name).where(tracking_table.c.name == name)).first()
         if exists is None:
-            try:
+            with contextlib.suppress(IntegrityError):  # created concurrently
                 conn.execute(tracking_table.insert().values(name=name, position=0, updated_at=utc_now()))
-            except IntegrityError:
-                pass  # created concurrently
 
 
 def read_position(conn: Connection, name: str) -> int:
@@ -84,7 +83,9 @@ def advance(conn: Connection, name: str, expected: int, new: int) -> None:
 
 
 def set_position(conn: Connection, name: str, position: int) -> None:
-    conn.execute(update(tracking_table).where(tracking_table.c.name == name).values(position=position, updated_at=utc_now()))
+    conn.execute(
+        update(tracking_table).where(tracking_table.c.name == name).values(position=position, updated_at=utc_now())
+    )
 
 
 def reset_tracking(engine: Engine, name: str) -> None:
@@ -108,7 +109,9 @@ def try_lease(engine: Engine, name: str, holder: str, ttl_seconds: float) -> boo
                 return False
             return True
         if row.holder == holder or row.expires_at < now:
-            conn.execute(update(lease_table).where(lease_table.c.name == name).values(holder=holder, expires_at=expires))
+            conn.execute(
+                update(lease_table).where(lease_table.c.name == name).values(holder=holder, expires_at=expires)
+            )
             return True
         return False
 

@@ -39,11 +39,21 @@ def client_loop(base: str, key: str, users: int, until: float, seed: int, stats:
         while time.monotonic() < until:
             user = rng.randint(1, users)
             if rng.random() < 0.75:
-                path, body, kind = "/api/call-attempts", {"user_id": user, "agent_id": rng.randint(1, 20),
-                                                          "outcome": rng.choice(["answered", "busy"])}, "attempt"
+                path, body, kind = (
+                    "/api/call-attempts",
+                    {
+                        "user_id": user,
+                        "agent_id": rng.randint(1, 20),
+                        "outcome": rng.choice(["answered", "busy"]),
+                    },
+                    "attempt",
+                )
             else:
-                path, body, kind = "/api/conversions", {"user_id": user, "conversion_type": "signed",
-                                                        "claim_value": "100.00"}, "conversion"
+                path, body, kind = (
+                    "/api/conversions",
+                    {"user_id": user, "conversion_type": "signed", "claim_value": "100.00"},
+                    "conversion",
+                )
             key_header = {"Idempotency-Key": uuid.uuid4().hex}
             sends = 2 if rng.random() < 0.05 else 1  # a client retrying after a lost response
             for _ in range(sends):
@@ -72,8 +82,12 @@ def main() -> None:
         tracker = open_tracker(Settings(database_url=url))
         key = ApiKeys(tracker.sql_recorder.engine).create("load")
         port = free_port()
-        serve = subprocess.Popen([CONVTRACK, "serve", "--port", str(port), "--workers", str(args.workers)],
-                                 env=convtrack_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        serve = subprocess.Popen(
+            [CONVTRACK, "serve", "--port", str(port), "--workers", str(args.workers)],
+            env=convtrack_env(url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         base = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
@@ -83,8 +97,10 @@ def main() -> None:
                 time.sleep(0.1)
         stats: dict[str, object] = {"latencies": [], "outcomes": Counter()}
         until = time.monotonic() + args.seconds
-        threads = [threading.Thread(target=client_loop, args=(base, key, args.users, until, i, stats))
-                   for i in range(args.clients)]
+        threads = [
+            threading.Thread(target=client_loop, args=(base, key, args.users, until, i, stats))
+            for i in range(args.clients)
+        ]
         started = time.monotonic()
         for thread in threads:
             thread.start()
@@ -103,16 +119,29 @@ def main() -> None:
         live = rows_of(engine, runner.tables)
         rebuild(tracker, swap=False)
         replayed = rows_of(engine, create_projection_tables(engine, TableNames.sibling(engine, "ct_rebuild"), None))
-        print(json.dumps({
-            "clients": args.clients, "workers": args.workers, "seconds": round(elapsed, 1),
-            "requests": len(latencies), "requests_per_s": round(len(latencies) / elapsed),
-            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
-            "errors": errors, "outcomes": dict(outcomes), "projection_caught_up": caught_up,
-            "attempts_201": outcomes["attempt:201"], "attempts_in_table": attempts,
-            "conversions_201": outcomes["conversion:201"], "conversions_in_table": conversions,
-            "replay_equals_live": replayed == live, "events": tracker.sql_recorder.count_events(),
-        }, indent=1))
+        print(
+            json.dumps(
+                {
+                    "clients": args.clients,
+                    "workers": args.workers,
+                    "seconds": round(elapsed, 1),
+                    "requests": len(latencies),
+                    "requests_per_s": round(len(latencies) / elapsed),
+                    "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+                    "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1),
+                    "errors": errors,
+                    "outcomes": dict(outcomes),
+                    "projection_caught_up": caught_up,
+                    "attempts_201": outcomes["attempt:201"],
+                    "attempts_in_table": attempts,
+                    "conversions_201": outcomes["conversion:201"],
+                    "conversions_in_table": conversions,
+                    "replay_equals_live": replayed == live,
+                    "events": tracker.sql_recorder.count_events(),
+                },
+                indent=1,
+            )
+        )
     finally:
         if serve is not None:
             serve.terminate()

@@ -43,8 +43,13 @@ def ours(url: str) -> dict[str, float]:
     report = verify(tracker, source)
     done = time.perf_counter()
     assert report.ok, report.checks
-    return {"bootstrap_s": seeded - started, "projection_s": projected - seeded, "verify_s": done - projected,
-            "total_s": done - started, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "bootstrap_s": seeded - started,
+        "projection_s": projected - seeded,
+        "verify_s": done - projected,
+        "total_s": done - started,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main() -> None:
@@ -72,14 +77,26 @@ def main() -> None:
             for statement in statements(fixture_sql("guide_migration.sql")):
                 cursor.execute(statement)
             guide_s = time.perf_counter() - started
-        out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_bootstrap", "--ours", server.url(ours_db)],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "tests.benchmarks.bench_bootstrap", "--ours", server.url(ours_db)],
+            capture_output=True,
+            text=True,
+        )
         if out.returncode != 0:
             raise SystemExit(out.stderr[-3000:])
         mine = json.loads(out.stdout.strip().splitlines()[-1])
-        print(json.dumps({"users": args.users, "legacy_rows": counts, "guide_sql_s": round(guide_s, 1),
-                          **{k: round(v, 1) for k, v in mine.items()},
-                          "ours_over_guide": round(mine["total_s"] / guide_s, 2)}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "users": args.users,
+                    "legacy_rows": counts,
+                    "guide_sql_s": round(guide_s, 1),
+                    **{k: round(v, 1) for k, v in mine.items()},
+                    "ours_over_guide": round(mine["total_s"] / guide_s, 2),
+                }
+            ),
+            flush=True,
+        )
     finally:
         server.stop()
 

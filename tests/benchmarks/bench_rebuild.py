@@ -52,8 +52,12 @@ def ours(url: str) -> dict[str, float]:
 
 
 def phase(name: str, url: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-m", "tests.benchmarks.bench_rebuild", "--phase", name, "--url", url],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_rebuild", "--phase", name, "--url", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -77,13 +81,19 @@ def main() -> None:
             written = fill_store(open_tracker(Settings(database_url=url)), size)
             print(f"filled {written:,} events in {time.perf_counter() - started:.0f} s", flush=True)
             base, mine = phase("floor", url), phase("ours", url)
-            print(json.dumps({
-                "events": written,
-                "floor_events_per_s": round(base["events"] / base["seconds"]),
-                "rebuild_events_per_s": round(mine["events"] / mine["seconds"]),
-                "rebuild_over_floor": round(mine["seconds"] / base["seconds"], 2),
-                "floor_peak_rss_mb": round(base["peak_rss_mb"]), "rebuild_peak_rss_mb": round(mine["peak_rss_mb"]),
-            }), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "events": written,
+                        "floor_events_per_s": round(base["events"] / base["seconds"]),
+                        "rebuild_events_per_s": round(mine["events"] / mine["seconds"]),
+                        "rebuild_over_floor": round(mine["seconds"] / base["seconds"], 2),
+                        "floor_peak_rss_mb": round(base["peak_rss_mb"]),
+                        "rebuild_peak_rss_mb": round(mine["peak_rss_mb"]),
+                    }
+                ),
+                flush=True,
+            )
     finally:
         server.stop()
 

@@ -28,25 +28,58 @@ def fill_store(tracker: ConversionTracker, events: int, *, seed: int = 1, batch:
     while written < events:
         user += 1
         created = base + timedelta(seconds=user)
-        row = {"id": f"ucs_{user:09d}", "user_id": user, "current_score": rng.randint(-50, 200),
-               "total_attempts": rng.randint(0, 20), "last_call_outcome": "answered — ü", "last_call_at": created,
-               "created_at": created, "updated_at": created}
-        entries = [CallQueueEntry.seed({"id": f"cq_{user:09d}_{k}", "user_id": user,
-                                        "queue_type": rng.choice(["unsigned_users", "callback"]),
-                                        "priority_score": rng.randint(0, 100), "status": "pending",
-                                        "assigned_to_agent_id": None, "assigned_at": None,
-                                        "queue_reason": "needs \"ID\"\t'x'", "created_at": created,
-                                        "updated_at": created}) for k in range(1 + (rng.random() < 0.4))]
-        score = UserCallScore.seed(row, current_queue_type="unsigned_users", last_queue_check=created,
-                                   contributing_agents=[1], queue_entry_ids=[e.row_id for e in entries])
+        row = {
+            "id": f"ucs_{user:09d}",
+            "user_id": user,
+            "current_score": rng.randint(-50, 200),
+            "total_attempts": rng.randint(0, 20),
+            "last_call_outcome": "answered — ü",
+            "last_call_at": created,
+            "created_at": created,
+            "updated_at": created,
+        }
+        entries = [
+            CallQueueEntry.seed(
+                {
+                    "id": f"cq_{user:09d}_{k}",
+                    "user_id": user,
+                    "queue_type": rng.choice(["unsigned_users", "callback"]),
+                    "priority_score": rng.randint(0, 100),
+                    "status": "pending",
+                    "assigned_to_agent_id": None,
+                    "assigned_at": None,
+                    "queue_reason": "needs \"ID\"\t'x'",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            for k in range(1 + (rng.random() < 0.4))
+        ]
+        score = UserCallScore.seed(
+            row,
+            current_queue_type="unsigned_users",
+            last_queue_check=created,
+            contributing_agents=[1],
+            queue_entry_ids=[e.row_id for e in entries],
+        )
         for _ in range(rng.randint(0, 3)):
-            score.record_call_attempt(agent_id=rng.randint(1, 9), outcome=rng.choice(["answered", "busy"]),
-                                      called_at=created, rule=RULE)
+            score.record_call_attempt(
+                agent_id=rng.randint(1, 9),
+                outcome=rng.choice(["answered", "busy"]),
+                called_at=created,
+                rule=RULE,
+            )
         pending.extend(entries)
         pending.append(score)
         if rng.random() < 0.2:
-            conversion = Conversion.record(row_id=f"cv_{user:09d}", score=score, user_id=user,
-                                           conversion_type="signed", claim_value="1234.56", now=created)
+            conversion = Conversion.record(
+                row_id=f"cv_{user:09d}",
+                score=score,
+                user_id=user,
+                conversion_type="signed",
+                claim_value="1234.56",
+                now=created,
+            )
             score.deactivate_for_conversion(conversion.row_id)
             pending.append(conversion)
         if sum(len(a.pending_events) for a in pending) >= batch:

@@ -87,7 +87,10 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
     assert cut.returncode == 0, cut.stderr
     with make_engine(database_url).connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
-        assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE callback_id IS NOT NULL")).scalar() == facts["callback_entries"]
+        assert (
+            conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE callback_id IS NOT NULL")).scalar()
+            == facts["callback_entries"]
+        )
 
     recorded = run_convtrack(database_url, "project", "--once")
     assert recorded.returncode == 0, recorded.stderr
@@ -105,8 +108,13 @@ def test_a_bootstrap_killed_at_several_points_resumes_to_the_same_result(
     make_legacy(database_url, users=1500)
     kills = []
     for threshold in (2, 400, 1500, 2600):  # right after the first events, then deeper into the run
-        process = subprocess.Popen([CONVTRACK, "bootstrap", "--batch-size", "20"], env=convtrack_env(database_url),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [CONVTRACK, "bootstrap", "--batch-size", "20"],
+            env=convtrack_env(database_url),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while process.poll() is None and time.monotonic() < deadline:
             if event_count_if_any(database_url) >= threshold:
@@ -127,8 +135,9 @@ def test_a_bootstrap_killed_at_several_points_resumes_to_the_same_result(
     assert event_count(database_url) == event_count(reference)
 
 
-def test_legacy_and_tracker_in_different_databases(database_url: str, tmp_path: Path,
-                                                   request: pytest.FixtureRequest) -> None:
+def test_legacy_and_tracker_in_different_databases(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     tracker_url = second_database(request, database_url, tmp_path)
     make_legacy(database_url, users=150)
     extra = {"CONVTRACK_LEGACY_URL": database_url, "CONVTRACK_REPORTS_DIR": str(tmp_path)}

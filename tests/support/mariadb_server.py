@@ -49,18 +49,37 @@ class MariaDBServer:
             raise RuntimeError("mariadb-install-db not found")
         user = ["--user=root"] if os.geteuid() == 0 else []
         subprocess.run(
-            [install, f"--datadir={self.datadir}", "--auth-root-authentication-method=normal",
-             "--skip-test-db", *user],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                install,
+                f"--datadir={self.datadir}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                *user,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         log = open(self.base / "server.log", "wb")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
-            [self.binary, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}",
-             f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-name-resolve",
-             f"--innodb-buffer-pool-size={self.buffer_pool}", "--innodb-log-file-size=256M",
-             "--max-connections=500", "--character-set-server=utf8mb4",
-             "--collation-server=utf8mb4_unicode_ci", f"--pid-file={self.base / 'mysqld.pid'}", *user],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                self.binary,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--skip-name-resolve",
+                f"--innodb-buffer-pool-size={self.buffer_pool}",
+                "--innodb-log-file-size=256M",
+                "--max-connections=500",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                f"--pid-file={self.base / 'mysqld.pid'}",
+                *user,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -85,9 +104,7 @@ class MariaDBServer:
     def create_database(self, name: str | None = None) -> str:
         name = name or f"t_{uuid.uuid4().hex[:12]}"
         with self.root() as conn, conn.cursor() as cursor:
-            cursor.execute(
-                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         return name
 
     def drop_database(self, name: str) -> None:

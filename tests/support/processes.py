@@ -17,11 +17,23 @@ def convtrack_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_convtrack(database_url: str, *args: str, timeout: float = 120, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CONVTRACK, *args], env=convtrack_env(database_url, **extra), capture_output=True,
-                          text=True, timeout=timeout)
+def run_convtrack(
+    database_url: str, *args: str, timeout: float = 120, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CONVTRACK, *args],
+        env=convtrack_env(database_url, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_convtrack(database_url: str, *args: str, **extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([CONVTRACK, *args], env=convtrack_env(database_url, **extra), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [CONVTRACK, *args],
+        env=convtrack_env(database_url, **extra),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

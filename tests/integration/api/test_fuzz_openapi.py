@@ -33,20 +33,31 @@ def test_no_generated_request_gets_a_500(mariadb_server: MariaDBServer) -> None:
 
         for operation in operations:
 
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck), derandomize=True)
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+            )
             @given(case=operation.as_strategy())
             def send(case: schemathesis.Case) -> None:
                 request = case.as_transport_kwargs(base_url="http://testserver", headers={"X-API-Key": key})
                 if isinstance(request.get("params"), dict) and "min_position" in request["params"]:
                     request["params"]["wait_seconds"] = 5  # bounded: a reachable position projects well within it
-                response = client.request(**{k: v for k, v in request.items() if k in
-                                             {"method", "url", "headers", "params", "json", "content", "data",
-                                              "cookies"}})
+                response = client.request(
+                    **{
+                        k: v
+                        for k, v in request.items()
+                        if k in {"method", "url", "headers", "params", "json", "content", "data", "cookies"}
+                    }
+                )
                 statuses[response.status_code] += 1
                 if response.status_code >= 500:
-                    failures.append(f"{case.method} {case.formatted_path} {request.get('params')} "
-                                    f"{str(request.get('json'))[:200]} -> {response.status_code} {response.text[:200]}")
+                    failures.append(
+                        f"{case.method} {case.formatted_path} {request.get('params')} "
+                        f"{str(request.get('json'))[:200]} -> {response.status_code} {response.text[:200]}"
+                    )
 
             send()
     total = sum(statuses.values())

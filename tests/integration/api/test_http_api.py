@@ -21,8 +21,10 @@ def test_requests_without_a_known_key_get_401_but_health_needs_none(client: Test
         response = bare.get("/api/queue/getQueue?queueType=unsigned_users", headers=headers)
         assert response.status_code == 401
         assert response.json()["field"] == "X-API-Key"
-    good = bare.get("/api/queue/getQueue?queueType=unsigned_users",
-                    headers={"Authorization": f"Bearer {client.headers['X-API-Key']}"})
+    good = bare.get(
+        "/api/queue/getQueue?queueType=unsigned_users",
+        headers={"Authorization": f"Bearer {client.headers['X-API-Key']}"},
+    )
     assert good.status_code == 200
     assert bare.post("/api/queue", json={"user_id": 1, "queue_type": "unsigned_users"}).status_code == 401
     health = bare.get("/health")
@@ -31,27 +33,43 @@ def test_requests_without_a_known_key_get_401_but_health_needs_none(client: Test
 
 
 def test_a_write_then_a_read_of_your_own_write(client: TestClient) -> None:
-    created = client.post("/api/queue", json={"user_id": 77, "queue_type": "unsigned_users", "priority_score": 9,
-                                              "reason": "Robert'); DROP TABLE call_queue;-- ünï\t\"q\""})
+    created = client.post(
+        "/api/queue",
+        json={
+            "user_id": 77,
+            "queue_type": "unsigned_users",
+            "priority_score": 9,
+            "reason": 'Robert\'); DROP TABLE call_queue;-- ünï\t"q"',
+        },
+    )
     assert created.status_code == 201, created.text
     body = created.json()
-    queue = client.get("/api/queue/getQueue", params={"queueType": "unsigned_users",
-                                                      "min_position": body["position"]})
+    queue = client.get("/api/queue/getQueue", params={"queueType": "unsigned_users", "min_position": body["position"]})
     assert queue.status_code == 200
     [entry] = queue.json()["entries"]
     assert entry["id"] == body["ids"]["entry_id"]
-    assert entry["queue_reason"] == "Robert'); DROP TABLE call_queue;-- ünï\t\"q\""
-    attempt = client.post("/api/call-attempts", json={"user_id": 77, "agent_id": 4, "outcome": "answered",
-                                                      "called_at": "2026-11-24T10:11:12.345Z"})
+    assert entry["queue_reason"] == 'Robert\'); DROP TABLE call_queue;-- ünï\t"q"'
+    attempt = client.post(
+        "/api/call-attempts",
+        json={"user_id": 77, "agent_id": 4, "outcome": "answered", "called_at": "2026-11-24T10:11:12.345Z"},
+    )
     score = client.get("/api/scores/77", params={"min_position": attempt.json()["position"]}).json()
     assert score["current_score"] == 5 and score["last_call_at"] == "2026-11-24T10:11:12.345"
 
 
 def test_money_is_exact_both_ways_and_totals_are_exact(client: TestClient) -> None:
     for user, value in ((1, "99999999.99"), (2, "0.01"), (3, "0.02")):
-        done = client.post("/api/conversions", json={"user_id": user, "conversion_type": "signed",
-                                                     "primary_agent_id": 5, "claim_value": value,
-                                                     "estimated_commission": "0.10", "documents_received": ["id"]})
+        done = client.post(
+            "/api/conversions",
+            json={
+                "user_id": user,
+                "conversion_type": "signed",
+                "primary_agent_id": 5,
+                "claim_value": value,
+                "estimated_commission": "0.10",
+                "documents_received": ["id"],
+            },
+        )
         assert done.status_code == 201, done.text
     listed = client.get("/api/conversions", params={"agent_id": 5, "min_position": done.json()["position"]}).json()
     assert sorted(c["claim_value"] for c in listed["conversions"]) == ["0.01", "0.02", "99999999.99"]
@@ -79,7 +97,9 @@ def test_rule_violations_are_409_or_404_with_an_actionable_message(client: TestC
     assert twice.status_code == 409 and "reverse it" in twice.json()["detail"]
     missing = client.post("/api/queue/nope/complete", json={})
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
-    entry = client.post("/api/queue", json={"user_id": 4, "queue_type": "outstanding_requests"}).json()["ids"]["entry_id"]
+    entry = client.post("/api/queue", json={"user_id": 4, "queue_type": "outstanding_requests"}).json()["ids"][
+        "entry_id"
+    ]
     assert client.post(f"/api/queue/{entry}/cancel", json={"reason": "dup"}).status_code == 201
     closed = client.post(f"/api/queue/{entry}/assign", json={"agent_id": 2})
     assert closed.status_code == 409 and "cancelled" in closed.json()["detail"]
@@ -101,11 +121,15 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(client: TestClie
         assert field in response.json()["field"], (body, response.json())
     malformed = client.post("/api/queue", content=b'{"user_id": 1,', headers={"Content-Type": "application/json"})
     assert malformed.status_code == 422
-    ancient = client.post("/api/call-attempts", json={"user_id": 1, "agent_id": 1, "outcome": "x",
-                                                      "called_at": "0999-01-01T00:00:00"})
+    ancient = client.post(
+        "/api/call-attempts",
+        json={"user_id": 1, "agent_id": 1, "outcome": "x", "called_at": "0999-01-01T00:00:00"},
+    )
     assert ancient.status_code == 422 and ancient.json()["field"] == "called_at"
-    huge = client.post("/api/queue", content=json.dumps({"user_id": 1, "queue_type": "unsigned_users",
-                                                         "reason": "x" * (10 * 1024 * 1024)}),
-                       headers={"Content-Type": "application/json"})
+    huge = client.post(
+        "/api/queue",
+        content=json.dumps({"user_id": 1, "queue_type": "unsigned_users", "reason": "x" * (10 * 1024 * 1024)}),
+        headers={"Content-Type": "application/json"},
+    )
     assert huge.status_code == 413
     assert events(database_url) == before

@@ -92,7 +92,9 @@ def test_no_user_is_left_on_the_callback_queue_type(migrated: Migrated) -> None:
     assert migrated.query(migrated.ours, sql) == [("outstanding_requests",)]
 
 
-def test_the_queue_type_of_a_user_with_several_pending_entries_follows_the_documented_rule(migrated: Migrated) -> None:
+def test_the_queue_type_of_a_user_with_several_pending_entries_follows_the_documented_rule(
+    migrated: Migrated,
+) -> None:
     # highest priority_score (90: b2 and c2), then oldest created_at (c2), then id
     sql = "SELECT current_queue_type FROM user_call_scores WHERE user_id = 2"
     assert migrated.query(migrated.ours, sql) == [("outstanding_requests",)]
@@ -112,15 +114,22 @@ def test_rollback_restores_the_callback_entries_exactly(migrated: Migrated, mari
     # the guide's rollback only drops columns: the entries stay outstanding_requests
     with mariadb_server.root() as conn, conn.cursor() as cursor:
         cursor.execute(f"USE `{migrated.guide}`")
-        cursor.execute("ALTER TABLE call_queue DROP COLUMN callback_id, DROP COLUMN callback_scheduled_for, "
-                       "DROP COLUMN callback_reason")
+        cursor.execute(
+            "ALTER TABLE call_queue DROP COLUMN callback_id, DROP COLUMN callback_scheduled_for, "
+            "DROP COLUMN callback_reason"
+        )
     sql = "SELECT id, queue_type FROM call_queue WHERE id IN ('q1', 'b2') ORDER BY id"
-    assert migrated.query(migrated.guide, sql) == [("b2", "outstanding_requests"), ("q1", "outstanding_requests")]
+    assert migrated.query(migrated.guide, sql) == [
+        ("b2", "outstanding_requests"),
+        ("q1", "outstanding_requests"),
+    ]
     url = mariadb_server.url(migrated.ours)
     result = rollback(open_tracker(Settings(database_url=url)), url)
     assert result.legacy_checksums_equal
     assert migrated.query(migrated.ours, sql) == [("b2", "callback"), ("q1", "callback")]
     pristine = legacy_database(mariadb_server)
     for table in ("user_call_scores", "call_queue"):
-        assert (migrated.query(migrated.ours, f"CHECKSUM TABLE {table} EXTENDED")[0][1]
-                == migrated.query(pristine, f"CHECKSUM TABLE {table} EXTENDED")[0][1])
+        assert (
+            migrated.query(migrated.ours, f"CHECKSUM TABLE {table} EXTENDED")[0][1]
+            == migrated.query(pristine, f"CHECKSUM TABLE {table} EXTENDED")[0][1]
+        )

@@ -48,8 +48,9 @@ def test_four_writer_processes_and_a_concurrent_follower_agree_on_every_event(ma
     follower = threading.Thread(target=lambda: seen.extend(follow_until(recorder, total, 120)))
     follower.start()
     context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=write_events, args=(mariadb_url, seed, EVENTS_PER_WRITER))
-               for seed in range(WRITERS)]
+    writers = [
+        context.Process(target=write_events, args=(mariadb_url, seed, EVENTS_PER_WRITER)) for seed in range(WRITERS)
+    ]
     for process in writers:
         process.start()
     for process in writers:

@@ -15,7 +15,7 @@ def legacy_score_row(user_id: int, **overrides: object) -> dict[str, object]:
         "user_id": user_id,
         "current_score": 2**31 - 1,
         "total_attempts": 0,
-        "last_call_outcome": "it's a \"quote\"\tand a tab — ünïcödé 🎉",
+        "last_call_outcome": 'it\'s a "quote"\tand a tab — ünïcödé 🎉',
         "last_call_at": datetime(2024, 2, 29, 23, 59, 59, 999000),
         "created_at": datetime(2023, 1, 1, 0, 0, 0, 1000),
         "updated_at": datetime(2023, 1, 2, 3, 4, 5, 678000),
@@ -29,8 +29,11 @@ def test_a_seeded_score_reads_back_with_every_value_exact(database_url: str) -> 
     tracker = open_tracker(Settings(database_url=database_url))
     row = legacy_score_row(42)
     score = UserCallScore.seed(
-        row, current_queue_type="unsigned_users", last_queue_check=datetime(2026, 1, 1, 12, 0, 0, 123000),
-        contributing_agents=[3, 1], queue_entry_ids=["q1"],
+        row,
+        current_queue_type="unsigned_users",
+        last_queue_check=datetime(2026, 1, 1, 12, 0, 0, 123000),
+        contributing_agents=[3, 1],
+        queue_entry_ids=["q1"],
     )
     tracker.save(score)
     loaded = tracker.get_score(42)
@@ -45,9 +48,18 @@ def test_an_event_larger_than_64_kib_is_stored_and_read_back(database_url: str) 
     tracker = open_tracker(Settings(database_url=database_url))
     huge_reason = "ü" * 200_000  # 400 KB of UTF-8
     entry = CallQueueEntry.seed(
-        {"id": "big", "user_id": 7, "queue_type": "callback", "priority_score": 0, "status": "pending",
-         "assigned_to_agent_id": None, "assigned_at": None, "queue_reason": huge_reason,
-         "created_at": datetime(2024, 1, 1), "updated_at": datetime(2024, 1, 1)}
+        {
+            "id": "big",
+            "user_id": 7,
+            "queue_type": "callback",
+            "priority_score": 0,
+            "status": "pending",
+            "assigned_to_agent_id": None,
+            "assigned_at": None,
+            "queue_reason": huge_reason,
+            "created_at": datetime(2024, 1, 1),
+            "updated_at": datetime(2024, 1, 1),
+        }
     )
     tracker.save(entry)
     notifications = tracker.sql_recorder.select_notifications(start=1, limit=10)
@@ -61,12 +73,8 @@ def test_an_event_larger_than_64_kib_is_stored_and_read_back(database_url: str) 
 
 def test_a_command_retried_with_the_same_idempotency_key_records_once(database_url: str) -> None:
     tracker = open_tracker(Settings(database_url=database_url))
-    first = tracker.record_conversion(
-        user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1"
-    )
+    first = tracker.record_conversion(user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1")
     before = tracker.sql_recorder.count_events()
-    second = tracker.record_conversion(
-        user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1"
-    )
+    second = tracker.record_conversion(user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1")
     assert second.replayed and second.ids == first.ids and second.position == first.position
     assert tracker.sql_recorder.count_events() == before

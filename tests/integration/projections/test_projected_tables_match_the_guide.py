@@ -54,19 +54,24 @@ def test_tables_built_in_staging_match_the_guide_once_moved_to_the_live_database
     engine = make_engine(mariadb_server.url(ours))
     staging = TableNames.staging(engine)
     create_projection_tables(engine, staging, None)
-    swap_tables(engine, [Move(t, staging, TableNames.live()) for t in ("user_call_scores", "call_queue", "conversions")])
+    swap_tables(
+        engine,
+        [Move(t, staging, TableNames.live()) for t in ("user_call_scores", "call_queue", "conversions")],
+    )
     for table in ("user_call_scores", "call_queue", "conversions"):
         assert show_create(mariadb_server, ours, table) == show_create(mariadb_server, guide_database, table)
 
 
-def test_on_sqlite_the_same_columns_and_indexes_exist(sqlite_url: str, mariadb_server: MariaDBServer,
-                                                        guide_database: str) -> None:
+def test_on_sqlite_the_same_columns_and_indexes_exist(
+    sqlite_url: str, mariadb_server: MariaDBServer, guide_database: str
+) -> None:
     engine = make_engine(sqlite_url)
     create_projection_tables(engine, TableNames.live(), None)
     reference = inspect(make_engine(mariadb_server.url(guide_database)))
     ours = inspect(engine)
     for table in ("user_call_scores", "call_queue", "conversions"):
         assert [c["name"] for c in ours.get_columns(table)] == [c["name"] for c in reference.get_columns(table)]
-        reference_indexes = {i["name"]: i["column_names"] for i in reference.get_indexes(table)
-                             if not re.search(r"_fkey$", i["name"])}
+        reference_indexes = {
+            i["name"]: i["column_names"] for i in reference.get_indexes(table) if not re.search(r"_fkey$", i["name"])
+        }
         assert {i["name"]: i["column_names"] for i in ours.get_indexes(table)} == reference_indexes

@@ -27,12 +27,21 @@ def some_work(tracker: ConversionTracker, rng: random.Random, commands: int) -> 
         choice = rng.random()
         try:
             if choice < 0.3:
-                entries.append(tracker.enqueue(user_id=user, queue_type=rng.choice(["unsigned_users", "outstanding_requests"]),
-                                               reason="r\t'ü'").ids["entry_id"])
+                entries.append(
+                    tracker.enqueue(
+                        user_id=user,
+                        queue_type=rng.choice(["unsigned_users", "outstanding_requests"]),
+                        reason="r\t'ü'",
+                    ).ids["entry_id"]
+                )
             elif choice < 0.6:
-                tracker.record_call_attempt(user_id=user, agent_id=rng.randint(1, 5), outcome=rng.choice(["answered", "busy"]))
+                tracker.record_call_attempt(
+                    user_id=user, agent_id=rng.randint(1, 5), outcome=rng.choice(["answered", "busy"])
+                )
             elif choice < 0.7 and entries:
-                tracker.schedule_callback(entry_id=rng.choice(entries), scheduled_for=datetime(2027, 1, 2, 3, 4, 5, 678000))
+                tracker.schedule_callback(
+                    entry_id=rng.choice(entries), scheduled_for=datetime(2027, 1, 2, 3, 4, 5, 678000)
+                )
             elif choice < 0.8 and entries:
                 tracker.assign(entry_id=rng.choice(entries), agent_id=2)
             elif choice < 0.9:
@@ -49,7 +58,9 @@ def some_work(tracker: ConversionTracker, rng: random.Random, commands: int) -> 
 
 def fresh_rebuild_rows(tracker: ConversionTracker) -> dict[str, list[tuple[object, ...]]]:
     result = rebuild(tracker, swap=False)
-    staging = create_projection_tables(tracker.sql_recorder.engine, TableNames.sibling(tracker.sql_recorder.engine, "ct_rebuild"), None)
+    staging = create_projection_tables(
+        tracker.sql_recorder.engine, TableNames.sibling(tracker.sql_recorder.engine, "ct_rebuild"), None
+    )
     assert result.position == tracker.sql_recorder.max_notification_id()
     return rows_of(tracker.sql_recorder.engine, staging)
 
@@ -77,7 +88,9 @@ def test_a_follower_killed_with_sigkill_again_and_again_resumes_without_loss(dat
         time.sleep(rng.uniform(0.05, 0.4))
         follower.send_signal(signal.SIGKILL)
         follower.wait(timeout=10)
-        assert follower.returncode == -signal.SIGKILL, f"round {round_}: follower ended by itself: {follower.stderr.read()}"
+        assert follower.returncode == -signal.SIGKILL, (
+            f"round {round_}: follower ended by itself: {follower.stderr.read()}"
+        )
     done = run_convtrack(database_url, "project", "--once")
     assert done.returncode == 0, done.stderr
     runner = ProjectionRunner(tracker, tables)
@@ -97,7 +110,12 @@ def test_read_your_writes_waits_until_the_position_is_applied(database_url: str)
         result = tracker.enqueue(user_id=9, queue_type="unsigned_users")
         assert runner.wait_for(result.position or 0, timeout=10)
         with tracker.sql_recorder.engine.connect() as conn:
-            assert conn.execute(text("SELECT status FROM call_queue WHERE id = :i"), {"i": result.ids["entry_id"]}).scalar() == "pending"
+            assert (
+                conn.execute(
+                    text("SELECT status FROM call_queue WHERE id = :i"), {"i": result.ids["entry_id"]}
+                ).scalar()
+                == "pending"
+            )
     finally:
         stop.set()
         follower.join()

@@ -23,13 +23,25 @@ def test_callback_is_no_longer_a_queue_type_for_new_entries() -> None:
 
 
 def test_a_seeded_callback_becomes_an_outstanding_request_carrying_its_callback() -> None:
-    row = {"id": "c9", "user_id": 1, "queue_type": "callback", "priority_score": 0, "status": "pending",
-           "assigned_to_agent_id": None, "assigned_at": None, "queue_reason": "after 6pm", "created_at": T,
-           "updated_at": T}
+    row = {
+        "id": "c9",
+        "user_id": 1,
+        "queue_type": "callback",
+        "priority_score": 0,
+        "status": "pending",
+        "assigned_to_agent_id": None,
+        "assigned_at": None,
+        "queue_reason": "after 6pm",
+        "created_at": T,
+        "updated_at": T,
+    }
     seeded = CallQueueEntry.seed(row, callback_scheduled_for=T)
     assert seeded.queue_type == "outstanding_requests"
-    assert (seeded.row["callback_id"], seeded.row["callback_reason"], seeded.row["callback_scheduled_for"]) == (
-        "legacy-callback-c9", "after 6pm", T)
+    assert (
+        seeded.row["callback_id"],
+        seeded.row["callback_reason"],
+        seeded.row["callback_scheduled_for"],
+    ) == ("legacy-callback-c9", "after 6pm", T)
     event = seeded.collect_events()[0]
     assert event.row["queue_type"] == "callback", "the seed event keeps the original queue type"
 
@@ -37,8 +49,12 @@ def test_a_seeded_callback_becomes_an_outstanding_request_carrying_its_callback(
 def test_closed_entries_refuse_every_change() -> None:
     done = entry()
     done.complete("converted")
-    for action in (lambda: done.assign(1), lambda: done.cancel(), lambda: done.complete(),
-                   lambda: done.schedule_callback(callback_id="x", scheduled_for=T)):
+    for action in (
+        lambda: done.assign(1),
+        lambda: done.cancel(),
+        lambda: done.complete(),
+        lambda: done.schedule_callback(callback_id="x", scheduled_for=T),
+    ):
         with pytest.raises(EntryClosed, match="completed"):
             action()
 
@@ -58,15 +74,20 @@ ACTIONS = st.lists(st.sampled_from(["assign", "complete", "cancel", "callback", 
 
 
 @given(ACTIONS)
-def test_the_state_machine_keeps_its_rules_and_replaying_events_rebuilds_the_same_state(actions: list[str]) -> None:
+def test_the_state_machine_keeps_its_rules_and_replaying_events_rebuilds_the_same_state(
+    actions: list[str],
+) -> None:
     subject = entry()
     for action in actions:
         was_open = subject.is_open
         try:
-            {"assign": lambda: subject.assign(2), "complete": lambda: subject.complete(),
-             "cancel": lambda: subject.cancel(),
-             "callback": lambda: subject.schedule_callback(callback_id="cb", scheduled_for=T),
-             "clear": lambda: subject.clear_callback()}[action]()
+            {
+                "assign": lambda: subject.assign(2),
+                "complete": lambda: subject.complete(),
+                "cancel": lambda: subject.cancel(),
+                "callback": lambda: subject.schedule_callback(callback_id="cb", scheduled_for=T),
+                "clear": lambda: subject.clear_callback(),
+            }[action]()
         except ConvTrackError:
             assert not was_open or action == "clear"
         else:

@@ -14,8 +14,13 @@ NOW = datetime(2026, 11, 24, 12, 0, 0, 999999)
 
 
 def record(**overrides: object) -> Conversion:
-    kwargs: dict[str, object] = {"row_id": "c1", "score": None, "user_id": 1, "conversion_type": "signed",
-                                 "now": NOW}
+    kwargs: dict[str, object] = {
+        "row_id": "c1",
+        "score": None,
+        "user_id": 1,
+        "conversion_type": "signed",
+        "now": NOW,
+    }
     kwargs.update(overrides)
     return Conversion.record(**kwargs)  # type: ignore[arg-type]
 
@@ -34,8 +39,15 @@ def test_a_user_in_no_queue_converts_with_previous_queue_type_none() -> None:
     assert record().row["previous_queue_type"] == "none"
 
 
-@pytest.mark.parametrize(("value", "stored"), [("0.10", Decimal("0.10")), ("99999999.99", Decimal("99999999.99")),
-                                               (12, Decimal("12.00")), (Decimal("-1.5"), Decimal("-1.50"))])
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        ("0.10", Decimal("0.10")),
+        ("99999999.99", Decimal("99999999.99")),
+        (12, Decimal("12.00")),
+        (Decimal("-1.5"), Decimal("-1.50")),
+    ],
+)
 def test_money_is_exact_with_two_places(value: object, stored: Decimal) -> None:
     assert record(claim_value=value).row["claim_value"] == stored
 
@@ -47,9 +59,17 @@ def test_money_that_would_be_rounded_or_does_not_fit_is_refused(value: object) -
     assert error.value.field == "estimated_commission"
 
 
-@pytest.mark.parametrize(("field", "value"), [("conversion_type", ""), ("conversion_type", "x" * 192),
-                                              ("conversion_reason", "é" * 40_000), ("documents_received", {1, 2}),
-                                              ("signature_obtained", "yes"), ("user_id", 2**63)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("conversion_type", ""),
+        ("conversion_type", "x" * 192),
+        ("conversion_reason", "é" * 40_000),
+        ("documents_received", {1, 2}),
+        ("signature_obtained", "yes"),
+        ("user_id", 2**63),
+    ],
+)
 def test_values_that_do_not_fit_the_columns_are_refused(field: str, value: object) -> None:
     with pytest.raises(InvalidValue) as error:
         record(**{field: value})

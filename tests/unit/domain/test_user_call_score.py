@@ -15,10 +15,19 @@ T = datetime(2025, 5, 6, 7, 8, 9, 123456)
 
 
 def seeded(score: int = 0) -> UserCallScore:
-    row = {"id": "s1", "user_id": 1, "current_score": score, "total_attempts": 0, "last_call_outcome": None,
-           "last_call_at": None, "created_at": datetime(2024, 1, 1, 0, 0, 0, 5000), "updated_at": datetime(2024, 1, 1)}
-    return UserCallScore.seed(row, current_queue_type=None, last_queue_check=T, contributing_agents=[],
-                              queue_entry_ids=[])
+    row = {
+        "id": "s1",
+        "user_id": 1,
+        "current_score": score,
+        "total_attempts": 0,
+        "last_call_outcome": None,
+        "last_call_at": None,
+        "created_at": datetime(2024, 1, 1, 0, 0, 0, 5000),
+        "updated_at": datetime(2024, 1, 1),
+    }
+    return UserCallScore.seed(
+        row, current_queue_type=None, last_queue_check=T, contributing_agents=[], queue_entry_ids=[]
+    )
 
 
 def test_seeding_sets_reset_date_to_created_at_and_queue_check_to_the_bootstrap_time_in_ms() -> None:
@@ -59,12 +68,15 @@ def test_a_converted_user_cannot_convert_again_until_reversed() -> None:
     score.deactivate_for_conversion("c2")
 
 
-@pytest.mark.parametrize(("kwargs", "field"), [
-    ({"agent_id": 2**31, "outcome": "x"}, "agent_id"),
-    ({"agent_id": 1, "outcome": ""}, "outcome"),
-    ({"agent_id": 1, "outcome": "x" * 192}, "outcome"),
-    ({"agent_id": True, "outcome": "x"}, "agent_id"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"agent_id": 2**31, "outcome": "x"}, "agent_id"),
+        ({"agent_id": 1, "outcome": ""}, "outcome"),
+        ({"agent_id": 1, "outcome": "x" * 192}, "outcome"),
+        ({"agent_id": True, "outcome": "x"}, "agent_id"),
+    ],
+)
 def test_invalid_call_attempts_are_refused_before_anything_changes(kwargs: dict[str, object], field: str) -> None:
     score = seeded()
     with pytest.raises(InvalidValue) as error:
