@@ -104,25 +104,45 @@ class ProjectionRunner:
     def run_once(self, progress: Progress | None = None, until: int | None = None) -> int:
         """Apply everything up to the head (or ``until``); return how many events.
 
-        A reader thread fetches the next batch while this one decodes and writes the
-        current one, so database round trips overlap with Python work."""
+        Three stages overlap: a reader thread fetches the next batch, this thread decodes
+        and folds, a writer thread writes the previous batch with its tracking row. Writes
+        stay in order, one transaction per batch. If a write fails, the runner falls back
+        to applying batch by batch (and event by event) to name the event that fails."""
         applied = 0
         head = until if until is not None else self.head()
         position = self.position()
         while position < head:
-            with _Prefetch(self, position, head) as batches:
-                try:
+            writer = _Writer(self)
+            try:
+                with _Prefetch(self, position, head) as batches, writer:
                     for notifications in batches:
-                        self._apply(position, notifications)
-                        applied += len(notifications)
+                        writer.submit(position, notifications, self._fold(notifications))
                         position = notifications[-1].id
                         if progress is not None:
                             progress(position, head)
-                except tracking.StalePosition:
-                    position = self.position()  # another follower applied it; carry on from there
-                    continue
+            except tracking.StalePosition:
+                applied += writer.applied
+                position = self.position()  # another follower applied it; carry on from there
+                continue
+            except _WriteFailed:
+                applied += writer.applied + self._run_sequentially(self.position(), head)
+                break
+            applied += writer.applied
             break
         self.stats.applied += applied
+        return applied
+
+    def _run_sequentially(self, position: int, head: int) -> int:
+        applied = 0
+        while position < head:
+            notifications = self.recorder.select_notifications(
+                start=position, limit=self.batch_size, stop=head, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            self._apply(position, notifications)
+            applied += len(notifications)
+            position = notifications[-1].id
         return applied
 
     def follow(
@@ -144,13 +164,15 @@ class ProjectionRunner:
         finally:
             tracking.release_lease(self.engine, self.name, self.holder)
 
+    def _write(self, position: int, notifications: list[Notification], folds: dict[str, BatchFold]) -> None:
+        with write_transaction(self.engine) as conn:
+            tracking.advance(conn, self.name, position, notifications[-1].id)
+            for logical, fold in folds.items():
+                write_fold(conn, self.tables.by_logical_name()[logical], fold)
+
     def _apply(self, position: int, notifications: list[Notification]) -> None:
-        folds = self._fold(notifications)
         try:
-            with write_transaction(self.engine) as conn:
-                tracking.advance(conn, self.name, position, notifications[-1].id)
-                for logical, fold in folds.items():
-                    write_fold(conn, self.tables.by_logical_name()[logical], fold)
+            self._write(position, notifications, self._fold(notifications))
         except (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.OperationalError) as error:
             if len(notifications) == 1:
                 raise ProjectionFailed(self.name, notifications[0].id, notifications[0].topic, error) from error
@@ -239,3 +261,54 @@ class _Prefetch:
                 return
             except queue.Full:
                 continue
+
+
+class _WriteFailed(Exception):
+    """A batch could not be written; the caller retries sequentially to find the event."""
+
+
+WRITE_ERRORS = (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.OperationalError)
+
+
+class _Writer:
+    """Writes folded batches in order, in a thread, one transaction per batch."""
+
+    def __init__(self, runner: ProjectionRunner, depth: int = 1) -> None:
+        self.runner = runner
+        self.items: queue.Queue[tuple[int, list[Notification], dict[str, BatchFold]] | None] = queue.Queue(depth)
+        self.error: BaseException | None = None
+        self.applied = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _Writer:
+        self.thread.start()
+        return self
+
+    def submit(self, position: int, notifications: list[Notification], folds: dict[str, BatchFold]) -> None:
+        self._raise()
+        self.items.put((position, notifications, folds))
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.items.put(None)
+        self.thread.join()
+        if exc_type is None:
+            self._raise()
+
+    def _raise(self) -> None:
+        if isinstance(self.error, tracking.StalePosition):
+            raise self.error
+        if isinstance(self.error, WRITE_ERRORS):
+            raise _WriteFailed from self.error
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        while (item := self.items.get()) is not None:
+            if self.error is not None:
+                continue  # drain: nothing after a failed batch is written
+            position, notifications, folds = item
+            try:
+                self.runner._write(position, notifications, folds)
+                self.applied += len(notifications)
+            except BaseException as error:  # handed to the submitting thread
+                self.error = error
