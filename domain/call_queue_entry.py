@@ -9,7 +9,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import EntryClosed, InvalidTransition, InvalidValue
 from domain.identity import queue_entry_id
-from domain.rows import RowChange
+from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     EntryStatus,
     QueueType,
@@ -32,17 +32,7 @@ class CallQueueEntry(Aggregate):
     def __init__(self) -> None:
         self.row: dict[str, Any] = {}
 
-    class RowEvent(Aggregate.Event):
-        row_id: str
-
-        def row_change(self) -> RowChange:
-            return RowChange.update(self.row_id, self.patch())
-
-        def patch(self) -> dict[str, Any]:
-            return {"updated_at": row_time(self.timestamp)}
-
-        def apply(self, aggregate: CallQueueEntry) -> None:
-            aggregate.row.update(self.patch())
+    RowEvent = RowUpdateEvent
 
     class Seeded(Aggregate.Created):
         """Created from one legacy ``call_queue`` row. ``row`` keeps every legacy column

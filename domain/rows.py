@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from eventsourcing.domain import Aggregate
+
+from domain.values import row_time
+
 ChangeKind = Literal["insert", "update", "delete", "none"]
 
 
@@ -34,3 +38,20 @@ class RowChange:
     @classmethod
     def nothing(cls, row_id: str) -> RowChange:
         return cls("none", row_id, {})
+
+
+class RowUpdateEvent(Aggregate.Event):
+    """An event that updates its aggregate's existing row: ``row_id`` names the row and
+    ``patch()`` the columns it sets (absolute values). The aggregate applies the same
+    patch to its own ``row``, so the projection and the aggregate cannot disagree."""
+
+    row_id: str
+
+    def row_change(self) -> RowChange:
+        return RowChange.update(self.row_id, self.patch())
+
+    def patch(self) -> dict[str, Any]:
+        return {"updated_at": row_time(self.timestamp)}
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.row.update(self.patch())

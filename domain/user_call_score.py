@@ -9,7 +9,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import AlreadyConverted, InvalidValue, UserInactive
 from domain.identity import score_id
-from domain.rows import RowChange
+from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     INT_MAX,
     ScoringRule,
@@ -39,19 +39,7 @@ class UserCallScore(Aggregate):
         self.queue_entry_ids: list[str] = []
         self.active_conversion_id: str | None = None
 
-    class RowEvent(Aggregate.Event):
-        """A change to an existing score; ``row_id`` names the projected row."""
-
-        row_id: str
-
-        def row_change(self) -> RowChange:
-            return RowChange.update(self.row_id, self.patch())
-
-        def patch(self) -> dict[str, Any]:
-            return {"updated_at": row_time(self.timestamp)}
-
-        def apply(self, aggregate: UserCallScore) -> None:
-            aggregate.row.update(self.patch())
+    RowEvent = RowUpdateEvent
 
     # ------------------------------------------------------------------ events
 
