@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect
 
 from bootstrap.bootstrapper import STAGING, load_run
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
@@ -26,6 +26,7 @@ from bootstrap.verify import VerifyReport, staging_tables, verify
 from domain.bootstrap_run import BootstrapRun
 from domain.errors import OperationRefused
 from infrastructure.application import ConversionTracker
+from infrastructure.database import write_transaction
 from infrastructure.projections import tracking
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
@@ -62,6 +63,9 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
     run = _require_run(tracker)
     if run.cut_over:
         raise OperationRefused(f"already cut over; the legacy tables are kept as {run.legacy_label}")
+    engine = tracker.sql_recorder.engine
+    if run.cutover_pending and not dry_run and _swapped_in(engine):
+        return _finish_cutover(tracker, run, run.cutover_pending)  # the rename happened; its record did not
     changed = legacy_unchanged(run, source)
     if changed:
         raise OperationRefused(
@@ -74,28 +78,46 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
             f"verify fails ({report.mismatch_count} mismatches, "
             f"{sum(not c.ok for c in report.checks)} failed checks); run `convtrack verify` for the report"
         )
-    engine = tracker.sql_recorder.engine
     staging = staging_tables(tracker)
-    label = f"ct_legacy_{_stamp()}"
+    label = run.cutover_pending or f"ct_legacy_{_stamp()}"
     if dry_run:
         return CutoverResult(tracker.sql_recorder.max_notification_id() or 0, label, report)
+    if run.cutover_pending is None:
+        run.start_cutover(label)
+        tracker.save(run)
     holder = f"cutover-{uuid.uuid4().hex[:8]}"
     tracking.create_tracking_tables(engine)
     tracking.ensure_tracking_row(engine, "live")
     tracking.steal_lease(engine, "live", holder, ttl_seconds=300)
     try:
-        runner = ProjectionRunner(tracker, staging, STAGING)
-        runner.run_once()
-        position = runner.position()
+        ProjectionRunner(tracker, staging, STAGING).run_once()
         live, legacy = TableNames.live(), TableNames.sibling(engine, label)
         moves = [Move(t, live, legacy) for t in LOGICAL if table_exists(engine, live, t)]
         moves += [Move(t, staging.names, live) for t in LOGICAL]
-        run.record_cutover(position, label)
-        swap_tables(engine, moves, tracking=("live", position))
-        tracker.save(run)
+        swap_tables(engine, moves)
+        result = _finish_cutover(tracker, run, label)
     finally:
         tracking.release_lease(engine, "live", holder)
-    return CutoverResult(position, label, report)
+    return CutoverResult(result.position, label, report)
+
+
+def _swapped_in(engine: Engine) -> bool:
+    """The staging tables are gone and the live names hold the tracker's tables."""
+    staging = TableNames.staging(engine)
+    return not table_exists(engine, staging, "user_call_scores") and table_exists(
+        engine, TableNames.live(), "conversions"
+    )
+
+
+def _finish_cutover(tracker: ConversionTracker, run: BootstrapRun, label: str) -> CutoverResult:
+    engine = tracker.sql_recorder.engine
+    with engine.connect() as conn:
+        position = tracking.read_position(conn, STAGING)
+    with write_transaction(engine) as conn:
+        tracking.set_position(conn, "live", position)
+    run.record_cutover(position, label)
+    tracker.save(run)
+    return CutoverResult(position, label, VerifyReport())
 
 
 @dataclass(frozen=True)
@@ -110,19 +132,23 @@ def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
     if not run.cut_over or run.legacy_label is None:
         raise OperationRefused("nothing to roll back: the tracker's tables are not live")
     engine = tracker.sql_recorder.engine
-    legacy = TableNames.sibling(engine, run.legacy_label)
-    kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]
-    separate = source_url != tracker.sql_recorder.engine.url.render_as_string(hide_password=False)
-    if len(kept) != len(MIGRATED_TABLES) and not (separate and not kept):
-        raise OperationRefused(f"the kept legacy tables are missing ({run.legacy_label}); cannot roll back")
-    label = f"ct_rolledback_{_stamp()}"
+    label = run.rollback_pending or f"ct_rolledback_{_stamp()}"
     live, retired = TableNames.live(), TableNames.sibling(engine, label)
     tracking.steal_lease(engine, "live", ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
     position = tracker.sql_recorder.max_notification_id() or 0
-    moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
-    moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
+    if not (run.rollback_pending and table_exists(engine, retired, "conversions")):  # else: renamed, not recorded
+        legacy = TableNames.sibling(engine, run.legacy_label)
+        kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]
+        separate = source_url != engine.url.render_as_string(hide_password=False)
+        if len(kept) != len(MIGRATED_TABLES) and not (separate and not kept):
+            raise OperationRefused(f"the kept legacy tables are missing ({run.legacy_label}); cannot roll back")
+        if run.rollback_pending is None:
+            run.start_rollback(label)
+            tracker.save(run)
+        moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
+        moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
+        swap_tables(engine, moves)
     run.record_rollback(position, label)
-    swap_tables(engine, moves)
     tracker.save(run)
     source = LegacySource(source_url)
     try:

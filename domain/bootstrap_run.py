@@ -29,6 +29,8 @@ class BootstrapRun(Aggregate):
         self.cut_over = False
         self.cutover_position: int | None = None
         self.legacy_label: str | None = None
+        self.cutover_pending: str | None = None
+        self.rollback_pending: str | None = None
         self.history: list[dict[str, Any]] = []
 
     class Started(Aggregate.Created):
@@ -48,12 +50,28 @@ class BootstrapRun(Aggregate):
             aggregate.completed = True
             aggregate.counts = dict(self.counts)
 
+    class CutoverStarted(Aggregate.Event):
+        """Recorded before the swap, so a cutover interrupted after its rename can be
+        finished (or redone) under the same name."""
+
+        legacy_label: str
+
+        def apply(self, aggregate: BootstrapRun) -> None:
+            aggregate.cutover_pending = self.legacy_label
+
+    class RollbackStarted(Aggregate.Event):
+        rolled_back_label: str
+
+        def apply(self, aggregate: BootstrapRun) -> None:
+            aggregate.rollback_pending = self.rolled_back_label
+
     class CutOver(Aggregate.Event):
         position: int
         legacy_label: str
 
         def apply(self, aggregate: BootstrapRun) -> None:
             aggregate.cut_over = True
+            aggregate.cutover_pending = None
             aggregate.cutover_position = self.position
             aggregate.legacy_label = self.legacy_label
             aggregate.history.append({"cutover": self.legacy_label, "position": self.position})
@@ -64,6 +82,7 @@ class BootstrapRun(Aggregate):
 
         def apply(self, aggregate: BootstrapRun) -> None:
             aggregate.cut_over = False
+            aggregate.rollback_pending = None
             aggregate.history.append({"rollback": self.rolled_back_label, "position": self.position})
 
     @classmethod
@@ -82,6 +101,18 @@ class BootstrapRun(Aggregate):
         if self.completed:
             raise OperationRefused("the bootstrap has already completed; it runs once")
         self.trigger_event(self.Completed, counts=counts)
+
+    def start_cutover(self, legacy_label: str) -> None:
+        if not self.completed:
+            raise OperationRefused("cutover needs a completed bootstrap: run `convtrack bootstrap` first")
+        if self.cut_over:
+            raise OperationRefused(f"already cut over (legacy tables kept as {self.legacy_label})")
+        self.trigger_event(self.CutoverStarted, legacy_label=legacy_label)
+
+    def start_rollback(self, rolled_back_label: str) -> None:
+        if not self.cut_over:
+            raise OperationRefused("nothing to roll back: the tracker's tables are not live")
+        self.trigger_event(self.RollbackStarted, rolled_back_label=rolled_back_label)
 
     def record_cutover(self, position: int, legacy_label: str) -> None:
         if not self.completed:
