@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine
 
 from bootstrap.bootstrapper import STAGING, load_run
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
@@ -189,7 +189,3 @@ def export_conversions(tracker: ConversionTracker, path: Path) -> int:
                 written += 1
             position = batch[-1].id
     return written
-
-
-def live_tables_exist(tracker: ConversionTracker) -> bool:
-    return inspect(tracker.sql_recorder.engine).has_table("conversions")

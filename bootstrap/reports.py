@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bootstrap.verify import VerifyReport
 
 
 def _default(value: Any) -> Any:
@@ -47,3 +51,44 @@ def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def verify_report_data(report: VerifyReport) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "checks": [dataclasses.asdict(c) for c in report.checks],
+        "mismatch_count": report.mismatch_count,
+        "mismatches": report.mismatches,
+        "figures": report.figures,
+    }
+
+
+def verify_report_markdown(report: VerifyReport) -> str:
+    lines = [
+        f"# Verify report: {'PASSED' if report.ok else 'FAILED'}",
+        "",
+        markdown_table(
+            ["check", "result", "detail"],
+            [[c.name, "pass" if c.ok else "FAIL", c.detail] for c in report.checks],
+        ),
+        "",
+    ]
+    if report.figures:
+        lines += [
+            "## Score figures (the guide's min/max/avg check)",
+            "",
+            markdown_table(
+                ["", "min", "max", "sum", "count"],
+                [[k, v["min"], v["max"], v["sum"], v["count"]] for k, v in report.figures.items()],
+            ),
+            "",
+        ]
+    lines += [f"## Mismatches: {report.mismatch_count}", ""]
+    if report.mismatches:
+        lines.append(
+            markdown_table(
+                ["table", "id", "column", "legacy", "projected"],
+                [[m["table"], m["id"], m["column"], m["legacy"], m["projected"]] for m in report.mismatches],
+            )
+        )
+    return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -57,7 +57,6 @@ class CommandResult:
     ids: dict[str, str]
     position: int | None
     replayed: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +64,6 @@ class CommandResult:
             "ids": self.ids,
             "position": self.position,
             "replayed": self.replayed,
-            **({"extra": self.extra} if self.extra else {}),
         }
 
 

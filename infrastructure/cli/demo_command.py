@@ -18,10 +18,9 @@ from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.cutover import cutover, export_conversions, rollback
 from bootstrap.legacy_source import LegacySource
-from bootstrap.reports import write_reports
+from bootstrap.reports import verify_report_data, verify_report_markdown, write_reports
 from bootstrap.sample_data import generate
 from bootstrap.verify import verify
-from infrastructure.cli.operator_commands import _verify_data, _verify_markdown
 from infrastructure.database import make_engine
 from infrastructure.projections.rebuild import open_live_tables
 from infrastructure.projections.runner import ProjectionRunner
@@ -65,7 +64,7 @@ def demo(
 
     console.print(Rule("4. verify: every legacy row, value for value"))
     checked = verify(tracker, source)
-    json_path, md_path = write_reports(reports, "verify", _verify_data(checked), _verify_markdown(checked))
+    json_path, md_path = write_reports(reports, "verify", verify_report_data(checked), verify_report_markdown(checked))
     for check in checked.checks:
         console.print(f"{'PASS' if check.ok else 'FAIL'} {check.name}: {check.detail}")
     if not checked.ok:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,9 +14,9 @@ from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.cutover import cutover, export_conversions, rollback
 from bootstrap.legacy_source import LegacySource
-from bootstrap.reports import markdown_table, to_json, write_reports
+from bootstrap.reports import to_json, verify_report_data, verify_report_markdown, write_reports
 from bootstrap.sample_data import generate
-from bootstrap.verify import VerifyReport, verify
+from bootstrap.verify import verify
 from infrastructure.cli.errors import fail
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
@@ -112,7 +111,7 @@ def verify_command(
     with progress_bar("verifying", console=err, unit="rows") as update:
         report = verify(tracker, LegacySource(settings.effective_legacy_url), progress=update)
     json_path, md_path = write_reports(
-        reports_dir or settings.reports_dir, "verify", _verify_data(report), _verify_markdown(report)
+        reports_dir or settings.reports_dir, "verify", verify_report_data(report), verify_report_markdown(report)
     )
     for check in report.checks:
         console.print(
@@ -186,44 +185,3 @@ def sample_data_command(
         fail("that database already has a user_call_scores table; give an empty one", 2)
     counts = generate(engine, users=users, seed=seed)
     console.print(", ".join(f"{name}: {count:,}" for name, count in counts.items()))
-
-
-def _verify_data(report: VerifyReport) -> dict[str, Any]:
-    return {
-        "ok": report.ok,
-        "checks": [dataclasses.asdict(c) for c in report.checks],
-        "mismatch_count": report.mismatch_count,
-        "mismatches": report.mismatches,
-        "figures": report.figures,
-    }
-
-
-def _verify_markdown(report: VerifyReport) -> str:
-    lines = [
-        f"# Verify report: {'PASSED' if report.ok else 'FAILED'}",
-        "",
-        markdown_table(
-            ["check", "result", "detail"],
-            [[c.name, "pass" if c.ok else "FAIL", c.detail] for c in report.checks],
-        ),
-        "",
-    ]
-    if report.figures:
-        lines += [
-            "## Score figures (the guide's min/max/avg check)",
-            "",
-            markdown_table(
-                ["", "min", "max", "sum", "count"],
-                [[k, v["min"], v["max"], v["sum"], v["count"]] for k, v in report.figures.items()],
-            ),
-            "",
-        ]
-    lines += [f"## Mismatches: {report.mismatch_count}", ""]
-    if report.mismatches:
-        lines.append(
-            markdown_table(
-                ["table", "id", "column", "legacy", "projected"],
-                [[m["table"], m["id"], m["column"], m["legacy"], m["projected"]] for m in report.mismatches],
-            )
-        )
-    return "\n".join(lines) + "\n"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 
 import typer
 from rich.console import Console
@@ -53,7 +52,6 @@ def project(
     except KeyboardInterrupt:
         stop.set()
         worker.join(timeout=10)
-    time.sleep(0)
 
 
 def rebuild_command(
