@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(BIN)/convtrack demo
 
 test: $(STAMP)
+	bash .ci/ensure-mariadb
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
