@@ -94,3 +94,23 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{WRITE: True})
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def schema_lock(engine: Engine, name: str = "convtrack_schema", timeout: int = 120) -> Iterator[None]:
+    """Serialises schema changes between processes (several API workers starting at once).
+
+    MySQL DDL commits implicitly, so row locks cannot cover it: a named lock (GET_LOCK)
+    held by one session does. On SQLite, DDL runs inside BEGIN IMMEDIATE, which already
+    serialises writers, so nothing more is needed."""
+    if is_sqlite(engine):
+        yield
+        return
+    with engine.connect() as conn:
+        got = conn.exec_driver_sql(f"SELECT GET_LOCK('{name}', {int(timeout)})").scalar()
+        if got != 1:
+            raise TimeoutError(f"could not take the schema lock {name!r} within {timeout} s")
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{name}')")

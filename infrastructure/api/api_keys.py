@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.values import check_varchar, utc_now
-from infrastructure.database import write_transaction
+from infrastructure.database import schema_lock, write_transaction
 from infrastructure.event_store.tables import MYSQL_TABLE_OPTIONS
 from infrastructure.row_types import MillisecondDateTime
 
@@ -38,7 +38,7 @@ class ApiKeys:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[str, float]] = {}
-        with write_transaction(engine) as conn:
+        with schema_lock(engine), write_transaction(engine) as conn:
             metadata.create_all(conn, checkfirst=True)
 
     def create(self, name: str) -> str:

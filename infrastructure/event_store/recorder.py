@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, MetaData, func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from domain.values import utc_now
-from infrastructure.database import is_sqlite, write_transaction
+from infrastructure.database import is_sqlite, schema_lock, write_transaction
 from infrastructure.event_store.tables import event_store_tables
 
 
@@ -55,7 +55,7 @@ class SqlEventRecorder(ApplicationRecorder):
     # ------------------------------------------------------------------ schema
 
     def create_tables(self) -> None:
-        with write_transaction(self.engine) as conn:
+        with schema_lock(self.engine), write_transaction(self.engine) as conn:
             self.metadata.create_all(conn, checkfirst=True)
             if conn.execute(select(self.writer_lock.c.id)).first() is None:
                 conn.execute(insert(self.writer_lock).values(id=1))

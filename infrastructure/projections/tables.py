@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, Engine, ForeignKey, Index, MetaData, Table, inspect, text
 
 from domain.legacy_schema import LegacySchema
-from infrastructure.database import is_sqlite, write_transaction
+from infrastructure.database import is_sqlite, schema_lock, write_transaction
 from infrastructure.projections import legacy_ddl
 from infrastructure.projections.column_types import sa_type
 
@@ -104,7 +104,15 @@ def projection_tables(
 
 
 def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: LegacySchema | None) -> ProjectionTables:
-    """Create the three tables (if absent) and return their Table objects."""
+    """Create the three tables (if absent) and return their Table objects. Safe when
+    several processes start at once (schema lock)."""
+    with schema_lock(engine):
+        return _create_projection_tables(engine, names, legacy_schema)
+
+
+def _create_projection_tables(
+    engine: Engine, names: TableNames, legacy_schema: LegacySchema | None
+) -> ProjectionTables:
     has_agents = inspect(engine).has_table("agents")
     tables = projection_tables(names, legacy_schema, with_agents_fk=has_agents and is_sqlite(engine))
     if is_sqlite(engine):

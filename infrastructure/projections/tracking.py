@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from domain.values import utc_now
-from infrastructure.database import write_transaction
+from infrastructure.database import schema_lock, write_transaction
 from infrastructure.event_store.tables import MYSQL_TABLE_OPTIONS
 from infrastructure.row_types import MillisecondDateTime
 
@@ -55,7 +55,7 @@ class StalePosition(Exception):
 
 
 def create_tracking_tables(engine: Engine) -> None:
-    with write_transaction(engine) as conn:
+    with schema_lock(engine), write_transaction(engine) as conn:
         metadata.create_all(conn, checkfirst=True)
 
 

@@ -9,6 +9,7 @@ projected tables and a replay from scratch must agree exactly.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import random
 import subprocess
@@ -32,40 +33,39 @@ from tests.support.table_rows import rows_of
 
 
 def client_loop(base: str, key: str, users: int, until: float, seed: int, stats: dict[str, object]) -> None:
+    """One client: a keep-alive connection (http.client, light on CPU, since the clients
+    share the machine with the server), sending commands until ``until``."""
     rng = random.Random(seed)
     latencies: list[float] = stats["latencies"]  # type: ignore[assignment]
     outcomes: Counter[str] = stats["outcomes"]  # type: ignore[assignment]
-    with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=10) as client:
-        while time.monotonic() < until:
-            user = rng.randint(1, users)
-            if rng.random() < 0.75:
-                path, body, kind = (
-                    "/api/call-attempts",
-                    {
-                        "user_id": user,
-                        "agent_id": rng.randint(1, 20),
-                        "outcome": rng.choice(["answered", "busy"]),
-                    },
-                    "attempt",
-                )
-            else:
-                path, body, kind = (
-                    "/api/conversions",
-                    {"user_id": user, "conversion_type": "signed", "claim_value": "100.00"},
-                    "conversion",
-                )
-            key_header = {"Idempotency-Key": uuid.uuid4().hex}
-            sends = 2 if rng.random() < 0.05 else 1  # a client retrying after a lost response
-            for _ in range(sends):
-                started = time.perf_counter()
-                try:
-                    response = client.post(path, json=body, headers=key_header)
-                    status = response.status_code
-                except httpx.HTTPError:
-                    status = 0
-                latencies.append(time.perf_counter() - started)
-                replay = status == 200
-                outcomes[f"{kind}:{'replayed' if replay else status}"] += 1
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    while time.monotonic() < until:
+        user = rng.randint(1, users)
+        if rng.random() < 0.75:
+            path, kind = "/api/call-attempts", "attempt"
+            body = {"user_id": user, "agent_id": rng.randint(1, 20), "outcome": rng.choice(["answered", "busy"])}
+        else:
+            path, kind = "/api/conversions", "conversion"
+            body = {"user_id": user, "conversion_type": "signed", "claim_value": "100.00"}
+        payload = json.dumps(body).encode()
+        headers = {"X-API-Key": key, "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+        sends = 2 if rng.random() < 0.05 else 1  # a client retrying after a lost response
+        for _ in range(sends):
+            started = time.perf_counter()
+            try:
+                connection.request("POST", path, body=payload, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                status = response.status
+            except (OSError, http.client.HTTPException) as error:
+                status = 0
+                stats.setdefault("first_error", repr(error))
+                connection.close()
+                connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            latencies.append(time.perf_counter() - started)
+            outcomes[f"{kind}:{'replayed' if status == 200 else status}"] += 1
+    connection.close()
 
 
 def main() -> None:
@@ -137,6 +137,7 @@ def main() -> None:
                     "conversions_201": outcomes["conversion:201"],
                     "conversions_in_table": conversions,
                     "replay_equals_live": replayed == live,
+                    "first_error": stats.get("first_error"),
                     "events": tracker.sql_recorder.count_events(),
                 },
                 indent=1,
