@@ -79,26 +79,18 @@ def demo(
     users_with_scores = [10_005, 10_006, 10_007]
     for user_id in users_with_scores:
         tracker.record_call_attempt(user_id=user_id, agent_id=3, outcome="answered")
-    first = tracker.record_conversion(
-        user_id=users_with_scores[0],
-        conversion_type="signed",
-        primary_agent_id=3,
-        signature_obtained=True,
-        claim_value="1250.00",
-        estimated_commission="187.50",
-        documents_received=["passport", "bank statement"],
-        idempotency_key="demo-1",
-    )
-    again = tracker.record_conversion(
-        user_id=users_with_scores[0],
-        conversion_type="signed",
-        primary_agent_id=3,
-        signature_obtained=True,
-        claim_value="1250.00",
-        estimated_commission="187.50",
-        documents_received=["passport", "bank statement"],
-        idempotency_key="demo-1",
-    )
+    signed = {
+        "user_id": users_with_scores[0],
+        "conversion_type": "signed",
+        "primary_agent_id": 3,
+        "signature_obtained": True,
+        "claim_value": "1250.00",
+        "estimated_commission": "187.50",
+        "documents_received": ["passport", "bank statement"],
+        "idempotency_key": "demo-1",
+    }
+    first = tracker.record_conversion(**signed)
+    again = tracker.record_conversion(**signed)  # a retry after a lost response: replayed, nothing new
     tracker.record_conversion(
         user_id=users_with_scores[1],
         conversion_type="documents_received",
