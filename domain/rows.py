@@ -7,8 +7,7 @@ the aggregate's own state is built with the very same change. One source of trut
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from eventsourcing.domain import Aggregate
 
@@ -17,8 +16,10 @@ from domain.values import row_time
 ChangeKind = Literal["insert", "update", "delete", "none"]
 
 
-@dataclass(frozen=True, slots=True)
-class RowChange:
+class RowChange(NamedTuple):
+    """One row's change. A tuple, because a rebuild makes one per event. It owns its
+    ``values`` (each constructor copies), so a consumer may keep them."""
+
     kind: ChangeKind
     row_id: str
     values: dict[str, Any]

@@ -40,6 +40,8 @@ from domain.values import ScoringRule, check_int, check_user_id, check_varchar, 
 from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
 from infrastructure.event_store.transcodings import register_extra_transcodings
 
+TRANSCODER_TOPIC = "infrastructure.event_store.orjson_transcoder:OrjsonReadingTranscoder"
+
 MAX_ATTEMPTS = 10
 CONVERTED = "converted"
 
@@ -86,7 +88,9 @@ class ConversionTracker(Application):
         self._given_recorder = recorder
         self.agents = agents
         self.scoring_rule = scoring_rule or ScoringRule()
-        super().__init__(env={"PERSISTENCE_MODULE": "eventsourcing.popo", **(env or {})})
+        super().__init__(
+            env={"PERSISTENCE_MODULE": "eventsourcing.popo", "TRANSCODER_TOPIC": TRANSCODER_TOPIC, **(env or {})}
+        )
 
     def construct_recorder(self) -> ApplicationRecorder:
         return self._given_recorder

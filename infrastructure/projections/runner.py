@@ -10,6 +10,7 @@ while it holds the lease. An event that cannot be applied stops the runner with
 from __future__ import annotations
 
 import contextlib
+import functools
 import queue
 import threading
 import time
@@ -17,13 +18,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from eventsourcing.persistence import Notification
+from sqlalchemy import Connection, Table
 from sqlalchemy import exc as sa_exc
 
 from domain.errors import ConvTrackError
 from infrastructure.application import ConversionTracker
 from infrastructure.database import write_transaction
 from infrastructure.projections import tracking
+from infrastructure.projections.mysql_bulk import MySQLBulkWriter
+from infrastructure.projections.store_reader import StoredRow, StoreReader
 from infrastructure.projections.tables import ProjectionTables
 from infrastructure.projections.writer import BatchFold, write_fold
 
@@ -71,8 +74,10 @@ class ProjectionRunner:
         self.tables = tables
         self.name = name
         self.batch_size = batch_size
+        self.reader = StoreReader(self.recorder, tracker.mapper)
         self.holder = f"{uuid.uuid4().hex[:12]}"
         self.stats = RunnerStats()
+        self.writers = self._table_writers()
         tracking.create_tracking_tables(self.engine)
         tracking.ensure_tracking_row(self.engine, name)
 
@@ -115,9 +120,9 @@ class ProjectionRunner:
             writer = _Writer(self)
             try:
                 with _Prefetch(self, position, head) as batches, writer:
-                    for notifications in batches:
-                        writer.submit(position, notifications, self._fold(notifications))
-                        position = notifications[-1].id
+                    for rows in batches:
+                        writer.submit(position, rows, self._fold(rows))
+                        position = rows[-1][0]
                         if progress is not None:
                             progress(position, head)
             except tracking.StalePosition:
@@ -135,14 +140,12 @@ class ProjectionRunner:
     def _run_sequentially(self, position: int, head: int) -> int:
         applied = 0
         while position < head:
-            notifications = self.recorder.select_notifications(
-                start=position, limit=self.batch_size, stop=head, inclusive_of_start=False
-            )
-            if not notifications:
+            rows = self.reader.rows(position, head, self.batch_size)
+            if not rows:
                 break
-            self._apply(position, notifications)
-            applied += len(notifications)
-            position = notifications[-1].id
+            self._apply(position, rows)
+            applied += len(rows)
+            position = rows[-1][0]
         return applied
 
     def follow(
@@ -164,40 +167,45 @@ class ProjectionRunner:
         finally:
             tracking.release_lease(self.engine, self.name, self.holder)
 
-    def _write(self, position: int, notifications: list[Notification], folds: dict[str, BatchFold]) -> None:
+    def _write(self, position: int, rows: list[StoredRow], folds: dict[str, BatchFold]) -> None:
         with write_transaction(self.engine) as conn:
-            tracking.advance(conn, self.name, position, notifications[-1].id)
+            tracking.advance(conn, self.name, position, rows[-1][0])
             for logical, fold in folds.items():
-                write_fold(conn, self.tables.by_logical_name()[logical], fold)
+                self.writers[logical](conn, fold)
 
-    def _apply(self, position: int, notifications: list[Notification]) -> None:
+    def _table_writers(self) -> dict[str, Callable[[Connection, BatchFold], None]]:
+        """MariaDB/MySQL get the bulk statement writer; SQLite the generic one."""
+        tables = self.tables.by_logical_name()
+        if self.engine.dialect.name in {"mysql", "mariadb"}:
+            return {logical: MySQLBulkWriter(table, self.engine.dialect).write for logical, table in tables.items()}
+        return {logical: functools.partial(_generic_write, table) for logical, table in tables.items()}
+
+    def _apply(self, position: int, rows: list[StoredRow]) -> None:
         try:
-            self._write(position, notifications, self._fold(notifications))
+            self._write(position, rows, self._fold(rows))
         except (sa_exc.IntegrityError, sa_exc.DataError, sa_exc.OperationalError) as error:
-            if len(notifications) == 1:
-                raise ProjectionFailed(self.name, notifications[0].id, notifications[0].topic, error) from error
-            self._apply_one_by_one(position, notifications)
+            if len(rows) == 1:
+                raise ProjectionFailed(self.name, rows[0][0], rows[0][3], error) from error
+            self._apply_one_by_one(position, rows)
 
-    def _apply_one_by_one(self, position: int, notifications: list[Notification]) -> None:
+    def _apply_one_by_one(self, position: int, rows: list[StoredRow]) -> None:
         """Find the event that fails, applying every one before it."""
-        for notification in notifications:
-            self._apply(position, [notification])
-            position = notification.id
+        for row in rows:
+            self._apply(position, [row])
+            position = row[0]
 
-    def _fold(self, notifications: list[Notification]) -> dict[str, BatchFold]:
+    def _fold(self, rows: list[StoredRow]) -> dict[str, BatchFold]:
         folds: dict[str, BatchFold] = {}
-        mapper = self.tracker.mapper
-        for notification in notifications:
-            topic = notification.topic
-            module = topic.partition(":")[0]
-            logical = TABLE_OF_MODULE.get(module)
+        event_of = self.reader.event
+        for row in rows:
+            topic = row[3]
+            logical = TABLE_OF_MODULE.get(topic.partition(":")[0])
             if logical is None or topic in SKIPPED_TOPICS:
                 continue
             try:
-                event = mapper.to_domain_event(notification)
-                change = event.row_change()  # type: ignore[attr-defined]
+                change = event_of(row).row_change()
             except Exception as error:  # an undecodable event must not be skipped silently
-                raise ProjectionFailed(self.name, notification.id, topic, error) from error
+                raise ProjectionFailed(self.name, row[0], topic, error) from error
             if change.kind == "none":
                 continue
             fold = folds.get(logical)
@@ -207,6 +215,10 @@ class ProjectionRunner:
         return folds
 
 
+def _generic_write(table: Table, conn: Connection, fold: BatchFold) -> None:
+    write_fold(conn, table, fold)
+
+
 class _Prefetch:
     """Reads batches of notifications ahead of the consumer, in a thread."""
 
@@ -214,11 +226,11 @@ class _Prefetch:
         self.runner = runner
         self.start = start
         self.stop = stop
-        self.batches: queue.Queue[list[Notification] | BaseException | None] = queue.Queue(maxsize=depth)
+        self.batches: queue.Queue[list[StoredRow] | BaseException | None] = queue.Queue(maxsize=depth)
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._read, daemon=True)
 
-    def __enter__(self) -> Iterator[list[Notification]]:
+    def __enter__(self) -> Iterator[list[StoredRow]]:
         self.thread.start()
         return self._iterate()
 
@@ -229,7 +241,7 @@ class _Prefetch:
                 self.batches.get(timeout=0.05)
         self.thread.join()
 
-    def _iterate(self) -> Iterator[list[Notification]]:
+    def _iterate(self) -> Iterator[list[StoredRow]]:
         while True:
             item = self.batches.get()
             if item is None:
@@ -242,19 +254,17 @@ class _Prefetch:
         position = self.start
         try:
             while position < self.stop and not self.cancelled.is_set():
-                batch = self.runner.recorder.select_notifications(
-                    start=position, limit=self.runner.batch_size, stop=self.stop, inclusive_of_start=False
-                )
+                batch = self.runner.reader.rows(position, self.stop, self.runner.batch_size)
                 if not batch:
                     break
                 self._put(batch)
-                position = batch[-1].id
+                position = batch[-1][0]
         except BaseException as error:  # handed to the consumer, which raises it
             self._put(error)
             return
         self._put(None)
 
-    def _put(self, item: list[Notification] | BaseException | None) -> None:
+    def _put(self, item: list[StoredRow] | BaseException | None) -> None:
         while not self.cancelled.is_set():
             try:
                 self.batches.put(item, timeout=0.05)
@@ -275,7 +285,7 @@ class _Writer:
 
     def __init__(self, runner: ProjectionRunner, depth: int = 1) -> None:
         self.runner = runner
-        self.items: queue.Queue[tuple[int, list[Notification], dict[str, BatchFold]] | None] = queue.Queue(depth)
+        self.items: queue.Queue[tuple[int, list[StoredRow], dict[str, BatchFold]] | None] = queue.Queue(depth)
         self.error: BaseException | None = None
         self.applied = 0
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -284,9 +294,9 @@ class _Writer:
         self.thread.start()
         return self
 
-    def submit(self, position: int, notifications: list[Notification], folds: dict[str, BatchFold]) -> None:
+    def submit(self, position: int, rows: list[StoredRow], folds: dict[str, BatchFold]) -> None:
         self._raise()
-        self.items.put((position, notifications, folds))
+        self.items.put((position, rows, folds))
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.items.put(None)
@@ -306,9 +316,9 @@ class _Writer:
         while (item := self.items.get()) is not None:
             if self.error is not None:
                 continue  # drain: nothing after a failed batch is written
-            position, notifications, folds = item
+            position, rows, folds = item
             try:
-                self.runner._write(position, notifications, folds)
-                self.applied += len(notifications)
+                self.runner._write(position, rows, folds)
+                self.applied += len(rows)
             except BaseException as error:  # handed to the submitting thread
                 self.error = error

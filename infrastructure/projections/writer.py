@@ -18,7 +18,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from domain.rows import RowChange
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     kind: str  # insert | update | delete
     values: dict[str, Any] = field(default_factory=dict)
@@ -32,13 +32,14 @@ class BatchFold:
         self.rows: dict[str, _Pending] = {}
 
     def add(self, change: RowChange) -> None:
+        """Takes ownership of ``change.values`` (a RowChange's values are its own copy)."""
         current = self.rows.get(change.row_id)
         if change.kind == "insert":
             replaced = current is not None and (current.kind == "delete" or current.delete_first)
-            self.rows[change.row_id] = _Pending("insert", dict(change.values), delete_first=replaced)
+            self.rows[change.row_id] = _Pending("insert", change.values, delete_first=replaced)
         elif change.kind == "update":
             if current is None:
-                self.rows[change.row_id] = _Pending("update", dict(change.values))
+                self.rows[change.row_id] = _Pending("update", change.values)
             elif current.kind in {"insert", "update"}:
                 current.values.update(change.values)
             # an update after a delete in the same batch touches no row: nothing to do

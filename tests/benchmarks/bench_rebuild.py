@@ -24,10 +24,18 @@ from tests.support.mariadb_server import MariaDBServer
 
 
 def floor(url: str) -> dict[str, float]:
+    from eventsourcing.application import Application
+    from eventsourcing.persistence import JSONTranscoder, Mapper
     from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
     from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 
-    tracker = open_tracker(Settings(database_url=url))  # for its mapper (same transcodings)
+    from infrastructure.event_store.transcodings import register_extra_transcodings
+
+    # The library's plain mapper: its own JSONTranscoder with the same transcodings as ours.
+    transcoder = JSONTranscoder()
+    Application.register_transcodings(None, transcoder)  # type: ignore[arg-type]
+    register_extra_transcodings(transcoder)
+    mapper = Mapper(transcoder=transcoder)
     recorder = SQLAlchemyApplicationRecorder(SQLAlchemyDatastore(url=url), events_table_name="stored_events")
     started = time.perf_counter()
     count, position = 0, 0
@@ -36,7 +44,7 @@ def floor(url: str) -> dict[str, float]:
         if not batch:
             break
         for notification in batch:
-            tracker.mapper.to_domain_event(notification)
+            mapper.to_domain_event(notification)
         count += len(batch)
         position = batch[-1].id
     return {"events": count, "seconds": time.perf_counter() - started}

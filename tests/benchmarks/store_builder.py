@@ -23,6 +23,7 @@ def fill_store(tracker: ConversionTracker, events: int, *, seed: int = 1, batch:
     rng = random.Random(seed)
     base = datetime(2024, 1, 1, 8, 0, 0, 123000)
     pending: list[Aggregate] = []
+    earlier: list[UserCallScore] = []  # users saved in earlier batches, for later activity
     written = 0
     user = 0
     while written < events:
@@ -82,10 +83,21 @@ def fill_store(tracker: ConversionTracker, events: int, *, seed: int = 1, batch:
             )
             score.deactivate_for_conversion(conversion.row_id)
             pending.append(conversion)
+        if earlier and rng.random() < 0.5:
+            # a later call to a user saved long ago: the projection updates an existing row
+            again = earlier[rng.randrange(len(earlier))]
+            again.record_call_attempt(agent_id=rng.randint(1, 9), outcome="busy", called_at=created, rule=RULE)
+            pending.append(again)  # listed twice in a batch is harmless: its events are collected once
+        if len(earlier) < 20_000 and rng.random() < 0.1 and conversion_free(score):
+            earlier.append(score)
         if sum(len(a.pending_events) for a in pending) >= batch:
             written += _flush(tracker, pending)
     written += _flush(tracker, pending)
     return written
+
+
+def conversion_free(score: UserCallScore) -> bool:
+    return score.active_conversion_id is None
 
 
 def _flush(tracker: ConversionTracker, aggregates: list[Aggregate]) -> int:
