@@ -34,6 +34,7 @@ STATEMENT_BYTES = 1 << 20
 UPDATE_ROWS = 500
 
 Processor = Callable[[Any], Any] | None
+Literal = Callable[[Any], str]  # a value as SQL
 # Scalar types whose PyMySQL encoder is called directly (as ``escape_item`` would call it);
 # anything else takes PyMySQL's full ``escape``.
 _SCALAR_ENCODERS = {kind: encoders[kind] for kind in (bool, float, Decimal, datetime, date, time, timedelta)}
@@ -61,7 +62,7 @@ class MySQLBulkWriter:
         finally:
             cursor.raw.close()
 
-    def _write(self, cursor: _Cursor, literal: Callable[[Any], str], fold: BatchFold) -> None:
+    def _write(self, cursor: _Cursor, literal: Literal, fold: BatchFold) -> None:
         deletes = [row_id for row_id, p in fold.rows.items() if p.kind == "delete" or p.delete_first]
         for chunk in _fixed_chunks(deletes, 1000):
             ids = ",".join(literal(row_id) for row_id in chunk)
@@ -84,7 +85,7 @@ class MySQLBulkWriter:
         for columns, rows in updates.items():
             self._update(cursor, literal, columns, rows)
 
-    def _rendered(self, literal: Callable[[Any], str], columns: tuple[str, ...], row: dict[str, Any]) -> list[str]:
+    def _rendered(self, literal: Literal, columns: tuple[str, ...], row: dict[str, Any]) -> list[str]:
         processors = self.processors
         out = []
         for name in columns:
@@ -93,7 +94,7 @@ class MySQLBulkWriter:
             out.append(literal(value if process is None or value is None else process(value)))
         return out
 
-    def _upsert(self, cursor: _Cursor, literal: Callable[[Any], str], columns: tuple[str, ...], rows: list[dict]) -> None:
+    def _upsert(self, cursor: _Cursor, literal: Literal, columns: tuple[str, ...], rows: list[dict]) -> None:
         names = ",".join(self.quote(c) for c in columns)
         settable = [self.quote(c) for c in columns if c != "id"] or [self.quote("id")]
         if self.alias_upsert:
@@ -106,7 +107,7 @@ class MySQLBulkWriter:
         for chunk in _sized_chunks(tuples, STATEMENT_BYTES):
             cursor.execute(head + ",".join(chunk) + tail)
 
-    def _update(self, cursor: _Cursor, literal: Callable[[Any], str], columns: tuple[str, ...], rows: list[dict]) -> None:
+    def _update(self, cursor: _Cursor, literal: Literal, columns: tuple[str, ...], rows: list[dict]) -> None:
         first_select = "SELECT " + ",".join("{} AS " + self.quote(c) for c in columns)
         assignments = ",".join(f"t.{self.quote(c)}=u.{self.quote(c)}" for c in columns if c != "id")
         key = self.quote("id")
@@ -134,7 +135,7 @@ class _Cursor:
             raise sa_exc.DBAPIError.instance(shown, None, error, pymysql.Error) from error
 
 
-def _literal_renderer(dbapi: Any) -> Callable[[Any], str]:
+def _literal_renderer(dbapi: Any) -> Literal:
     """One value as an SQL literal: PyMySQL's escaping, with its common cases inlined."""
     escape_string = dbapi._escape_string  # honours NO_BACKSLASH_ESCAPES, as PyMySQL does
     escape = dbapi.escape

@@ -31,7 +31,7 @@ from infrastructure.projections.writer import BatchFold, write_fold
 from infrastructure.row_types import ExactDecimal, JsonText, MillisecondDateTime
 
 AWKWARD_TEXT = [
-    "it's a \"quote\"\tand a tab\nand a newline — ünïcödé 🎉",
+    'it\'s a "quote"\tand a tab\nand a newline — ünïcödé 🎉',
     "100% %s %d %(x)s {0} \\ backslash \\' \\\\",
     "\x00nul and \x1a ctrl-z",
     "",

@@ -4,7 +4,7 @@ for every value the event store can hold, and falls back where orjson refuses.""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -35,7 +35,7 @@ scalars = st.one_of(
     st.floats(allow_nan=False),
     st.text(alphabet=st.characters(blacklist_categories=["Cs"])),
     st.decimals(allow_nan=False, allow_infinity=False),
-    st.datetimes(timezones=st.one_of(st.none(), st.just(timezone.utc), st.just(timezone(timedelta(hours=-5))))),
+    st.datetimes(timezones=st.one_of(st.none(), st.just(UTC), st.just(timezone(timedelta(hours=-5))))),
     st.dates(),
     st.uuids(),
     st.binary(max_size=40),
