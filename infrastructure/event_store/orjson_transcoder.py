@@ -5,16 +5,16 @@ Writing is unchanged (the library's stdlib-json encoder), so the stored format i
 library's own and its plain mapper reads our store. Reading parses with orjson and then
 revives every ``{"_type_": name, "_data_": data}`` object with the registered
 transcoding, innermost first, exactly as the library's ``object_hook`` does. Anything
-orjson would misread or refuses (an integer beyond 64 bits, which it would turn into a
-float; NaN or Infinity written by stdlib json; a lone surrogate) is read by the library's
-own decoder instead.
+orjson refuses (NaN or Infinity written by stdlib json, a lone surrogate) is read by the
+library's own decoder instead, and so is any state holding a float: orjson silently reads
+an integer beyond 64 bits as a float, and events rarely hold floats (a legacy FLOAT
+column), so a float anywhere sends the state to the library's decoder.
 
 Selected with the library's ``TRANSCODER_TOPIC`` setting (see ``ConversionTracker``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -30,11 +30,6 @@ from eventsourcing.persistence import (
     TranscodingNotRegisteredError,
     UUIDAsHex,
 )
-
-# orjson reads an integer beyond 64 bits as a float, silently. Such an integer has at
-# least 19 digits; Python writes a float with at most 17, so a run of 19 digits (in a
-# number or inside a string) sends the event to the library's decoder.
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 
 # The library's own transcodings, whose ``decode`` is exactly these constructors.
 _DIRECT_DECODERS: dict[type[Transcoding], Callable[[Any], Any]] = {
@@ -54,16 +49,19 @@ class OrjsonReadingTranscoder(JSONTranscoder):
         self._decoders[transcoding.name] = _DIRECT_DECODERS.get(type(transcoding), transcoding.decode)
 
     def decode(self, data: bytes) -> Any:
-        if _LONG_DIGIT_RUN.search(data) is not None:
-            return super().decode(data)  # maybe an integer beyond 64 bits: orjson makes it a float
         try:
             parsed = orjson.loads(data)
         except orjson.JSONDecodeError:
             return super().decode(data)
-        return self._revive(parsed)
+        floats: list[float] = []
+        revived = self._revive(parsed, floats)
+        if floats:
+            return super().decode(data)  # a float may be an integer beyond 64 bits, misread
+        return revived
 
-    def _revive(self, obj: Any) -> Any:
-        """``obj`` with every typed object inside it (and itself) decoded, innermost first."""
+    def _revive(self, obj: Any, floats: list[float]) -> Any:
+        """``obj`` with every typed object inside it (and itself) decoded, innermost
+        first; any float met is noted in ``floats``."""
         kind = type(obj)
         if kind is dict:
             for key, value in obj.items():
@@ -73,16 +71,23 @@ class OrjsonReadingTranscoder(JSONTranscoder):
                     if len(value) == 2 and "_type_" in value and "_data_" in value and type(value["_data_"]) is str:
                         obj[key] = self._decoder(value["_type_"])(value["_data_"])
                     else:
-                        obj[key] = self._revive(value)
+                        obj[key] = self._revive(value, floats)
                 elif inner is list:
-                    obj[key] = self._revive(value)
+                    obj[key] = self._revive(value, floats)
+                elif inner is float:
+                    floats.append(value)
             if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
                 return self._decoder(obj["_type_"])(obj["_data_"])
             return obj
         if kind is list:
             for index, value in enumerate(obj):
-                if type(value) is dict or type(value) is list:
-                    obj[index] = self._revive(value)
+                inner = type(value)
+                if inner is dict or inner is list:
+                    obj[index] = self._revive(value, floats)
+                elif inner is float:
+                    floats.append(value)
+        elif kind is float:
+            floats.append(obj)
         return obj
 
     def _decoder(self, name: Any) -> Callable[[Any], Any]:

@@ -30,6 +30,7 @@ from sqlalchemy import exc as sa_exc
 
 from domain.values import utc_now
 from infrastructure.database import is_sqlite, schema_lock, write_transaction
+from infrastructure.event_store.command_sql import CommandSql
 from infrastructure.event_store.tables import event_store_tables
 
 
@@ -49,6 +50,7 @@ class SqlEventRecorder(ApplicationRecorder):
         self.engine = engine
         self.metadata = MetaData()
         self.events, self.writer_lock, self.idempotency = event_store_tables(self.metadata, events_table)
+        self.sql = CommandSql(engine, self.events, self.writer_lock, self.idempotency)
         self._subscriptions: list[PollingSubscription] = []
         self._subscriptions_lock = threading.Lock()
 
@@ -85,53 +87,44 @@ class SqlEventRecorder(ApplicationRecorder):
         """Insert within the caller's transaction (which must be a write transaction)."""
         if not stored_events:
             return []
+        rows = [(_uuid_bytes(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events]
         first = self.lock_and_next_id(conn)
-        ids = list(range(first, first + len(stored_events)))
-        conn.execute(
-            insert(self.events),
-            [
-                {
-                    "id": notification_id,
-                    "originator_id": _uuid_bytes(e.originator_id),
-                    "originator_version": e.originator_version,
-                    "topic": e.topic,
-                    "state": e.state,
-                }
-                for notification_id, e in zip(ids, stored_events, strict=True)
-            ],
-        )
+        ids = list(range(first, first + len(rows)))
+        conn.exec_driver_sql(self.sql.insert_event, [(i, *row) for i, row in zip(ids, rows, strict=True)])
         return ids
 
     def lock_and_next_id(self, conn: Connection) -> int:
         """Serialise writers and return the next notification id."""
         if not is_sqlite(conn):
-            conn.execute(select(self.writer_lock.c.id).where(self.writer_lock.c.id == 1).with_for_update())
-        current = conn.execute(select(func.max(self.events.c.id))).scalar()
+            conn.exec_driver_sql(self.sql.lock_writers).all()
+        current = conn.exec_driver_sql(self.sql.max_id).scalar()
         return int(current or 0) + 1
 
     def _insert_idempotency(self, conn: Connection, record: IdempotencyRecord, position: int | None) -> None:
-        conn.execute(
-            insert(self.idempotency).values(
-                idempotency_key=record.key,
-                command=record.command,
-                fingerprint=record.fingerprint,
-                result=json.dumps(record.result, sort_keys=True),
-                position=position,
-                created_at=utc_now(),
-            )
+        conn.exec_driver_sql(
+            self.sql.insert_idempotency,
+            (
+                record.key,
+                record.command,
+                record.fingerprint,
+                json.dumps(record.result, sort_keys=True),
+                position,
+                self.sql.created_at(utc_now()),
+            ),
         )
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(self.idempotency).where(self.idempotency.c.idempotency_key == key)).first()
+            row = conn.exec_driver_sql(self.sql.select_idempotency, (key,)).first()
         if row is None:
             return None
+        stored_key, command, fingerprint, result, position = row
         return IdempotencyRecord(
-            key=row.idempotency_key,
-            command=row.command,
-            fingerprint=row.fingerprint,
-            result=json.loads(row.result),
-            position=row.position,
+            key=stored_key,
+            command=command,
+            fingerprint=fingerprint,
+            result=json.loads(result),
+            position=None if position is None else int(position),
         )
 
     # ------------------------------------------------------------------ reads
@@ -145,6 +138,11 @@ class SqlEventRecorder(ApplicationRecorder):
         desc: bool = False,
         limit: int | None = None,
     ) -> list[StoredEvent]:
+        oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+        if gt is None and lte is None and limit is None and not desc:  # loading a whole aggregate
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql(self.sql.select_events, (oid.bytes,)).all()
+            return [StoredEvent(oid, int(version), topic, bytes(state)) for version, topic, state in rows]
         t = self.events
         query = select(t.c.originator_version, t.c.topic, t.c.state).where(
             t.c.originator_id == _uuid_bytes(originator_id)
@@ -158,7 +156,6 @@ class SqlEventRecorder(ApplicationRecorder):
             query = query.limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
         return [StoredEvent(oid, version, topic, bytes(state)) for version, topic, state in rows]
 
     def select_notifications(

@@ -116,6 +116,15 @@ class ProjectionRunner:
         applied = 0
         head = until if until is not None else self.head()
         position = self.position()
+        if 0 < head - position <= self.batch_size:  # a follower's usual step: no threads for one batch
+            try:
+                applied = self._run_sequentially(position, head)
+            except tracking.StalePosition:
+                applied = 0  # another follower applied it
+            self.stats.applied += applied
+            if progress is not None:
+                progress(self.position(), head)
+            return applied
         while position < head:
             writer = _Writer(self)
             try:
@@ -156,12 +165,31 @@ class ProjectionRunner:
         lease_ttl: float = 5.0,
         progress: Progress | None = None,
     ) -> None:
-        """Follow the store until ``stop`` is set, applying only while holding the lease."""
+        """Follow the store until ``stop`` is set, applying only while holding the lease.
+
+        The lease is renewed every third of its time to live, not at every poll, and an
+        idle poll costs one query for the head. Exactly-once never rests on the lease:
+        each batch's tracking update checks the position it started from."""
+        renew_after = lease_ttl / 3
+        renewed_at: float | None = None
+        position = 0
         try:
             while not stop.is_set():
-                if tracking.try_lease(self.engine, self.name, self.holder, lease_ttl):
-                    self.run_once(progress=progress, until=min(self.head(), self.position() + self.batch_size * 4))
-                    if self.lag() > 0:
+                now = time.monotonic()
+                if renewed_at is None or now - renewed_at >= renew_after:
+                    if tracking.try_lease(self.engine, self.name, self.holder, lease_ttl):
+                        if renewed_at is None:
+                            position = self.position()  # just took over: start from the table's position
+                        renewed_at = now
+                    else:
+                        renewed_at = None
+                        stop.wait(interval)
+                        continue
+                head = self.head()
+                if head > position:
+                    self.run_once(progress=progress, until=min(head, position + self.batch_size * 4))
+                    position = self.position()
+                    if position < head:
                         continue
                 stop.wait(interval)
         finally:

@@ -3,7 +3,13 @@ on loopback recording call attempts and conversions for random users (some reque
 retried with the same Idempotency-Key, and users race). Afterwards the event count, the
 projected tables and a replay from scratch must agree exactly.
 
-    .venv/bin/python -m tests.benchmarks.bench_api_load --seconds 60 --clients 32
+    .venv/bin/python -m tests.benchmarks.bench_api_load --seconds 60 --clients 32 --workers 2
+    .venv/bin/python -m tests.benchmarks.bench_api_load --seconds 60 --clients 32 --workers 2 --rate 500
+
+Without ``--rate`` the clients send back to back (closed loop): the throughput ceiling,
+with latency = clients / throughput by Little's law (32 clients at 500/s must wait 64 ms
+on average). With ``--rate`` the clients are paced to offer that many commands per second
+in all, and latency counts from each command's due time.
 """
 
 from __future__ import annotations
@@ -32,10 +38,18 @@ from tests.support.processes import CONVTRACK, convtrack_env
 from tests.support.table_rows import rows_of
 
 
-def client_loop(base: str, key: str, users: int, until: float, seed: int, stats: dict[str, object]) -> None:
+def client_loop(
+    base: str, key: str, users: int, until: float, seed: int, stats: dict[str, object], interval: float = 0.0
+) -> None:
     """One client: a keep-alive connection (http.client, light on CPU, since the clients
-    share the machine with the server), sending commands until ``until``."""
+    share the machine with the server), sending commands until ``until``.
+
+    With ``interval`` > 0 the client is paced (open loop): its k-th command is due at
+    start + k * interval, and its latency counts from that due time, so a server that
+    falls behind shows it in the percentiles (no coordinated omission). With 0 it sends
+    the next command as soon as the previous one is answered (closed loop, saturation)."""
     rng = random.Random(seed)
+    due = time.perf_counter() + rng.uniform(0, interval)
     latencies: list[float] = stats["latencies"]  # type: ignore[assignment]
     outcomes: Counter[str] = stats["outcomes"]  # type: ignore[assignment]
     host, port = base.removeprefix("http://").split(":")
@@ -52,7 +66,13 @@ def client_loop(base: str, key: str, users: int, until: float, seed: int, stats:
         headers = {"X-API-Key": key, "Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
         sends = 2 if rng.random() < 0.05 else 1  # a client retrying after a lost response
         for _ in range(sends):
-            started = time.perf_counter()
+            if interval:
+                if (wait := due - time.perf_counter()) > 0:
+                    time.sleep(wait)
+                started = due
+                due += interval
+            else:
+                started = time.perf_counter()
             try:
                 connection.request("POST", path, body=payload, headers=headers)
                 response = connection.getresponse()
@@ -74,6 +94,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=0, help="offered commands/s in all (paced); 0: closed loop")
     args = parser.parse_args()
     server = MariaDBServer(buffer_pool="1G").start()
     serve = None
@@ -98,7 +119,10 @@ def main() -> None:
         stats: dict[str, object] = {"latencies": [], "outcomes": Counter()}
         until = time.monotonic() + args.seconds
         threads = [
-            threading.Thread(target=client_loop, args=(base, key, args.users, until, i, stats))
+            threading.Thread(
+                target=client_loop,
+                args=(base, key, args.users, until, i, stats, args.clients / args.rate if args.rate else 0.0),
+            )
             for i in range(args.clients)
         ]
         started = time.monotonic()
@@ -123,6 +147,7 @@ def main() -> None:
             json.dumps(
                 {
                     "clients": args.clients,
+                    "offered_rate": args.rate or "closed loop",
                     "workers": args.workers,
                     "seconds": round(elapsed, 1),
                     "requests": len(latencies),
