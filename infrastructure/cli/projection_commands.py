@@ -57,13 +57,22 @@ def project(
 def rebuild_command(
     batch_size: int = typer.Option(5000, min=1, max=100_000, help="Events per transaction"),
     dry_run: bool = typer.Option(False, "--dry-run", help="Build the new tables but do not swap them in"),
+    workers: int | None = typer.Option(
+        None, min=1, max=16, help="Replay processes on MariaDB/MySQL (default: 2 from 100,000 events, else 1)"
+    ),
 ) -> None:
     """Replay every event into fresh tables while the live ones keep serving, then swap them in
     with one atomic rename. The old tables are kept (retired) until `convtrack drop-retired`."""
     console = Console(stderr=True)
     tracker = open_tracker(Settings())
     with progress_bar("rebuilding", console=console) as update:
-        result = rebuild(tracker, progress=lambda pos, head: update(pos, head), batch_size=batch_size, swap=not dry_run)
+        result = rebuild(
+            tracker,
+            progress=lambda pos, head: update(pos, head),
+            batch_size=batch_size,
+            swap=not dry_run,
+            workers=workers,
+        )
     if result.retired is None:
         console.print(f"built {result.events} events into staging (not swapped: --dry-run)")
     else:

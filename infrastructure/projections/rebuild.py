@@ -14,7 +14,9 @@ from domain.bootstrap_run import BOOTSTRAP_RUN_ID, BootstrapRun
 from domain.errors import OperationRefused
 from domain.legacy_schema import LEGACY_SCHEMA_ID, LegacySchema
 from infrastructure.application import ConversionTracker
+from infrastructure.database import is_sqlite
 from infrastructure.projections import tracking
+from infrastructure.projections.parallel_replay import default_workers, replay_in_parallel
 from infrastructure.projections.runner import Progress, ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
 from infrastructure.projections.tables import (
@@ -65,8 +67,15 @@ def open_live_tables(tracker: ConversionTracker) -> ProjectionTables:
 
 
 def rebuild(
-    tracker: ConversionTracker, *, progress: Progress | None = None, batch_size: int = 5000, swap: bool = True
+    tracker: ConversionTracker,
+    *,
+    progress: Progress | None = None,
+    batch_size: int = 5000,
+    swap: bool = True,
+    workers: int | None = None,
 ) -> RebuildResult:
+    """``workers``: processes for the bulk of the replay (MariaDB/MySQL); by default 2 from
+    100,000 events on, else 1 (see ``parallel_replay``). The catch-up and swap run here."""
     if swap:
         require_live(tracker)
     engine = tracker.sql_recorder.engine
@@ -76,7 +85,12 @@ def rebuild(
     tracking.create_tracking_tables(engine)
     tracking.reset_tracking(engine, REBUILD)
     runner = ProjectionRunner(tracker, tables, REBUILD, batch_size=batch_size)
-    applied = runner.run_once(progress)
+    head = runner.head()
+    workers = default_workers(engine, head) if workers is None else workers
+    applied = 0
+    if workers > 1 and not is_sqlite(engine) and head > 0:
+        applied = replay_in_parallel(tracker, target, REBUILD, head, workers, batch_size=batch_size, progress=progress)
+    applied += runner.run_once(progress)
     if not swap:
         return RebuildResult(applied, runner.position(), None)
 

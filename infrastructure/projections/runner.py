@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import queue
+import random
 import threading
 import time
 import uuid
@@ -36,6 +37,8 @@ TABLE_OF_MODULE = {
     "domain.conversion": "conversions",
 }
 SKIPPED_TOPICS = ("domain.user_call_score:UserCallScore.Registered",)
+RETRIED_ERRORS = {1205, 1213}  # lock wait timeout, deadlock (MariaDB/MySQL)
+DEADLOCK_RETRIES = 5
 
 Progress = Callable[[int, int], None]  # (position, head)
 
@@ -67,6 +70,7 @@ class ProjectionRunner:
         name: str = "live",
         *,
         batch_size: int = 5000,
+        partition: tuple[int, int] | None = None,
     ) -> None:
         self.tracker = tracker
         self.recorder = tracker.sql_recorder
@@ -74,7 +78,7 @@ class ProjectionRunner:
         self.tables = tables
         self.name = name
         self.batch_size = batch_size
-        self.reader = StoreReader(self.recorder, tracker.mapper)
+        self.reader = StoreReader(self.recorder, tracker.mapper, partition)
         self.holder = f"{uuid.uuid4().hex[:12]}"
         self.stats = RunnerStats()
         self.writers = self._table_writers()
@@ -196,10 +200,19 @@ class ProjectionRunner:
             tracking.release_lease(self.engine, self.name, self.holder)
 
     def _write(self, position: int, rows: list[StoredRow], folds: dict[str, BatchFold]) -> None:
-        with write_transaction(self.engine) as conn:
-            tracking.advance(conn, self.name, position, rows[-1][0])
-            for logical, fold in folds.items():
-                self.writers[logical](conn, fold)
+        for attempt in range(DEADLOCK_RETRIES + 1):
+            try:
+                with write_transaction(self.engine) as conn:
+                    tracking.advance(conn, self.name, position, rows[-1][0])
+                    for logical, fold in folds.items():
+                        self.writers[logical](conn, fold)
+                return
+            except sa_exc.OperationalError as error:
+                # InnoDB chose this transaction as a deadlock victim (or timed out on a lock):
+                # it was rolled back whole, so running it again is safe
+                if _error_code(error) not in RETRIED_ERRORS or attempt == DEADLOCK_RETRIES:
+                    raise
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
 
     def _table_writers(self) -> dict[str, Callable[[Connection, BatchFold], None]]:
         """MariaDB/MySQL get the bulk statement writer; SQLite the generic one."""
@@ -241,6 +254,11 @@ class ProjectionRunner:
                 fold = folds[logical] = BatchFold()
             fold.add(change)
         return folds
+
+
+def _error_code(error: sa_exc.DBAPIError) -> int | None:
+    args = getattr(error.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
 
 
 def _generic_write(table: Table, conn: Connection, fold: BatchFold) -> None:

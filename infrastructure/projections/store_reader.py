@@ -23,16 +23,29 @@ StoredRow = tuple[int, bytes, int, str, bytes]  # id, originator id (16 bytes), 
 
 
 class StoreReader:
-    def __init__(self, recorder: SqlEventRecorder, mapper: Mapper[Any]) -> None:
+    """``partition=(k, n)`` (MariaDB/MySQL) reads only the events of aggregates whose
+    originator id's last byte is k modulo n: each aggregate's events, in order, and no
+    others. Every projected row belongs to one aggregate, so n readers can project
+    disjoint rows side by side (see ``parallel_replay``)."""
+
+    def __init__(
+        self, recorder: SqlEventRecorder, mapper: Mapper[Any], partition: tuple[int, int] | None = None
+    ) -> None:
         self.engine = recorder.engine
         self.mapper = mapper
         self.plain = mapper.cipher is None and mapper.compressor is None
         self.decode = mapper.transcoder.decode
         table = self.engine.dialect.identifier_preparer.format_table(recorder.events)
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        only = ""
+        if partition is not None:
+            part, parts = partition
+            if self.engine.dialect.name not in {"mysql", "mariadb"} or not 0 <= part < parts:
+                raise ValueError(f"cannot read partition {part} of {parts} on {self.engine.dialect.name}")
+            only = f"AND MOD(ORD(SUBSTRING(originator_id, 16, 1)), {int(parts)}) = {int(part)} "
         self.sql = (
             f"SELECT id, originator_id, originator_version, topic, state FROM {table} "
-            f"WHERE id > {mark} AND id <= {mark} ORDER BY id LIMIT {mark}"
+            f"WHERE id > {mark} AND id <= {mark} {only}ORDER BY id LIMIT {mark}"
         )
 
     def rows(self, after: int, stop: int, limit: int) -> list[StoredRow]:

@@ -88,6 +88,11 @@ def set_position(conn: Connection, name: str, position: int) -> None:
     )
 
 
+def drop_tracking(engine: Engine, name: str) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(tracking_table.delete().where(tracking_table.c.name == name))
+
+
 def reset_tracking(engine: Engine, name: str) -> None:
     with write_transaction(engine) as conn:
         conn.execute(tracking_table.delete().where(tracking_table.c.name == name))
