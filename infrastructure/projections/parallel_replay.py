@@ -11,7 +11,9 @@ processes never write the same row; should InnoDB still pick one as a deadlock v
 When every partition has reached ``until``, every event up to ``until`` is applied, and
 the caller's own tracking row is set to ``until``; the caller carries on from there alone.
 If a partition fails, the others are stopped and the failure is raised: a rebuild starts
-again from empty tables, so nothing partial is ever swapped in.
+again from empty tables, so nothing partial is ever swapped in. If the rebuild itself is
+killed (kill -9), each replay process notices at its next batch that its parent is gone
+and exits; whatever it committed is discarded by the next rebuild.
 """
 
 from __future__ import annotations
@@ -130,9 +132,15 @@ def _replay_partition(
         from infrastructure.settings import Settings
         from infrastructure.wiring import open_tracker
 
+        parent = os.getppid()
+
+        def stop_if_orphaned(_position: int, _head: int) -> None:
+            if os.getppid() != parent:  # the rebuild was killed: stop rather than write on for nobody
+                os._exit(3)
+
         tracker = open_tracker(Settings(database_url=url, events_table=events_table))
         tables = create_projection_tables(tracker.sql_recorder.engine, names, legacy_schema_of(tracker))
         runner = ProjectionRunner(tracker, tables, part_name, batch_size=batch_size, partition=partition)
-        results.put((partition[0], True, runner.run_once(until=until)))
+        results.put((partition[0], True, runner.run_once(progress=stop_if_orphaned, until=until)))
     except BaseException as error:  # reported to the parent, which stops the others
         results.put((partition[0], False, f"{type(error).__name__}: {error}"))

@@ -3,11 +3,14 @@ same tables, row for row, as the incrementally maintained ones (MariaDB)."""
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import signal
+import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from infrastructure.projections.parallel_replay import PartitionFailed
 from infrastructure.projections.rebuild import open_live_tables, rebuild
@@ -16,7 +19,9 @@ from infrastructure.projections.tables import TableNames, create_projection_tabl
 from infrastructure.projections.tracking import tracking_table
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.benchmarks.store_builder import fill_store
 from tests.integration.projections.test_runner import some_work
+from tests.support.processes import run_convtrack, start_convtrack
 from tests.support.table_rows import rows_of
 
 
@@ -59,3 +64,57 @@ def test_a_partition_that_cannot_apply_an_event_fails_the_rebuild_naming_the_eve
     assert named is not None, failure.value
     assert (good.position or 0) < int(named.group(1)) <= (bad.position or 0)  # one of the conversion's events
     assert failure.value.exit_code == 7
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115 - one read
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 - one read
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_a_rebuild_killed_during_its_parallel_replay_leaves_no_writer_behind_and_reruns(mariadb_url: str) -> None:
+    tracker = open_tracker(Settings(database_url=mariadb_url))
+    engine = tracker.sql_recorder.engine
+    live = open_live_tables(tracker)
+    fill_store(tracker, 20_000)
+    ProjectionRunner(tracker, live).run_once()
+    before = rows_of(engine, live)
+
+    rebuilding = start_convtrack(mariadb_url, "rebuild", "--workers", "2", "--batch-size", "5")
+    deadline = time.monotonic() + 60
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            started = conn.execute(
+                select(func.count()).where(tracking_table.c.name.like("rebuild.%of2"), tracking_table.c.position > 0)
+            ).scalar()
+            conn.rollback()
+            if started == 2:
+                break
+            time.sleep(0.05)
+    replayers = _children_of(rebuilding.pid)
+    rebuilding.send_signal(signal.SIGKILL)
+    rebuilding.wait()
+    assert replayers, "the replay processes were running"
+    deadline = time.monotonic() + 3  # far less than the replay would take (batches of 5 events)
+    while any(_running(pid) for pid in replayers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in replayers), "orphaned replay processes kept writing"
+
+    rerun = run_convtrack(mariadb_url, "rebuild", "--workers", "2")
+    assert rerun.returncode == 0, rerun.stderr
+    assert rows_of(engine, live) == before  # the swapped-in tables: the same rows
