@@ -97,25 +97,26 @@ class MySQLBulkWriter:
     def _upsert(self, cursor: _Cursor, literal: Literal, columns: tuple[str, ...], rows: list[dict]) -> None:
         names = ",".join(self.quote(c) for c in columns)
         settable = [self.quote(c) for c in columns if c != "id"] or [self.quote("id")]
+        head = f"INSERT INTO {self.name} ({names}) VALUES "
         if self.alias_upsert:
-            head = f"INSERT INTO {self.name} ({names}) VALUES "
             tail = " AS new ON DUPLICATE KEY UPDATE " + ",".join(f"{c}=new.{c}" for c in settable)
         else:
-            head = f"INSERT INTO {self.name} ({names}) VALUES "
             tail = " ON DUPLICATE KEY UPDATE " + ",".join(f"{c}=VALUES({c})" for c in settable)
         tuples = ("(" + ",".join(self._rendered(literal, columns, row)) + ")" for row in rows)
         for chunk in _sized_chunks(tuples, STATEMENT_BYTES):
             cursor.execute(head + ",".join(chunk) + tail)
 
     def _update(self, cursor: _Cursor, literal: Literal, columns: tuple[str, ...], rows: list[dict]) -> None:
-        first_select = "SELECT " + ",".join("{} AS " + self.quote(c) for c in columns)
-        assignments = ",".join(f"t.{self.quote(c)}=u.{self.quote(c)}" for c in columns if c != "id")
+        quoted = [self.quote(c) for c in columns]
+        assignments = ",".join(f"t.{q}=u.{q}" for c, q in zip(columns, quoted, strict=True) if c != "id")
         key = self.quote("id")
         for chunk in _fixed_chunks(rows, UPDATE_ROWS):
             selects = []
             for index, row in enumerate(chunk):
                 values = self._rendered(literal, columns, row)
-                selects.append(first_select.format(*values) if index == 0 else "SELECT " + ",".join(values))
+                if index == 0:  # the first SELECT names the derived table's columns
+                    values = [f"{value} AS {name}" for value, name in zip(values, quoted, strict=True)]
+                selects.append("SELECT " + ",".join(values))
             derived = " UNION ALL ".join(selects)
             cursor.execute(f"UPDATE {self.name} AS t JOIN ({derived}) AS u ON t.{key}=u.{key} SET {assignments}")
 
