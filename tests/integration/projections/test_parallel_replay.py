@@ -20,7 +20,7 @@ from infrastructure.projections.tracking import tracking_table
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.benchmarks.store_builder import fill_store
-from tests.integration.projections.test_runner import some_work
+from tests.integration.projections.test_runner import some_work, tracker_with_one_agent
 from tests.support.processes import run_convtrack, start_convtrack
 from tests.support.table_rows import rows_of
 
@@ -49,11 +49,7 @@ def test_a_rebuild_by_three_processes_equals_the_live_tables(mariadb_url: str) -
 
 
 def test_a_partition_that_cannot_apply_an_event_fails_the_rebuild_naming_the_event(mariadb_url: str) -> None:
-    tracker = open_tracker(Settings(database_url=mariadb_url))
-    engine = tracker.sql_recorder.engine
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE agents (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(191) NOT NULL)")
-        conn.exec_driver_sql("INSERT INTO agents (id, name) VALUES (1, 'Ann')")
+    tracker = tracker_with_one_agent(mariadb_url)
     for user in range(1, 30):
         good = tracker.enqueue(user_id=user, queue_type="unsigned_users")
     tracker.agents = None  # a writer that does not check agents

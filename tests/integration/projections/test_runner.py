@@ -56,6 +56,16 @@ def some_work(tracker: ConversionTracker, rng: random.Random, commands: int) -> 
             assert isinstance(error, ConvTrackError), error
 
 
+def tracker_with_one_agent(database_url: str) -> ConversionTracker:
+    """A tracker whose database has an ``agents`` table holding agent 1 only, so the
+    projected tables get their foreign keys to it."""
+    tracker = open_tracker(Settings(database_url=database_url))
+    with tracker.sql_recorder.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE agents (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(191) NOT NULL)")
+        conn.exec_driver_sql("INSERT INTO agents (id, name) VALUES (1, 'Ann')")
+    return tracker
+
+
 def fresh_rebuild_rows(tracker: ConversionTracker) -> dict[str, list[tuple[object, ...]]]:
     result = rebuild(tracker, swap=False)
     staging = create_projection_tables(
@@ -123,11 +133,8 @@ def test_read_your_writes_waits_until_the_position_is_applied(database_url: str)
 
 
 def test_an_event_that_cannot_be_applied_stops_the_runner_naming_its_position(database_url: str) -> None:
-    tracker = open_tracker(Settings(database_url=database_url))
+    tracker = tracker_with_one_agent(database_url)
     engine = tracker.sql_recorder.engine
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE agents (id INTEGER NOT NULL PRIMARY KEY, name VARCHAR(191) NOT NULL)")
-        conn.exec_driver_sql("INSERT INTO agents (id, name) VALUES (1, 'Ann')")
     tables = create_projection_tables(engine, TableNames.live(), None)
     runner = ProjectionRunner(tracker, tables)
     good = tracker.enqueue(user_id=1, queue_type="unsigned_users")
