@@ -349,11 +349,13 @@ class ConversionTracker(Application):
         fingerprint = _fingerprint(command, args)
         if key is not None:
             check_varchar("idempotency_key", key)
-            first = self._replay(key, command, fingerprint)
-            if first is not None:
-                return first
         for attempt in range(MAX_ATTEMPTS):
-            aggregates, ids = action()
+            # one pooled connection for this attempt's reads, returned before the save;
+            # each attempt reads afresh (on SQLite a read transaction is a snapshot)
+            with self.sql_recorder.reading():
+                if key is not None and attempt == 0 and (first := self._replay(key, command, fingerprint)):
+                    return first
+                aggregates, ids = action()
             record = IdempotencyRecord(key, command, fingerprint, ids) if key is not None else None
             try:
                 recordings = self.save(*aggregates, idempotency=record)

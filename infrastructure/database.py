@@ -27,7 +27,7 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, read_only: bool = False, pool_size: int = 5) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, pool_size: int = 20) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, read_only=read_only)
@@ -72,7 +72,7 @@ def _mysql_engine(url: str, *, read_only: bool, pool_size: int) -> Engine:
         pool_pre_ping=True,
         pool_recycle=3600,
         pool_size=pool_size,
-        max_overflow=pool_size * 2,
+        max_overflow=pool_size,  # connections are opened lazily; an API worker runs up to 40 requests at once
         isolation_level="READ COMMITTED",
         connect_args={"init_command": init, "autocommit": False},
     )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -31,6 +32,7 @@ from sqlalchemy import exc as sa_exc
 from domain.values import utc_now
 from infrastructure.database import is_sqlite, schema_lock, write_transaction
 from infrastructure.event_store.command_sql import CommandSql
+from infrastructure.event_store.group_commit import EventRow, GroupCommitter, PendingSave
 from infrastructure.event_store.tables import event_store_tables
 
 
@@ -53,6 +55,8 @@ class SqlEventRecorder(ApplicationRecorder):
         self.sql = CommandSql(engine, self.events, self.writer_lock, self.idempotency)
         self._subscriptions: list[PollingSubscription] = []
         self._subscriptions_lock = threading.Lock()
+        self._committer = GroupCommitter(engine, self._write_group, self._wake_subscriptions)
+        self._local = threading.local()
 
     # ------------------------------------------------------------------ schema
 
@@ -71,23 +75,38 @@ class SqlEventRecorder(ApplicationRecorder):
         idempotency: IdempotencyRecord | None = None,
         **_: Any,
     ) -> Sequence[int]:
+        """Commit the events (and the command's idempotency record) atomically, sharing the
+        transaction with saves made at the same moment by other threads (group_commit.py)."""
+        save = PendingSave(_event_rows(stored_events), idempotency.key if idempotency else None, idempotency)
         try:
-            with write_transaction(self.engine) as conn:
-                ids = self.insert_events_in(conn, stored_events)
-                if idempotency is not None:
-                    self._insert_idempotency(conn, idempotency, ids[-1] if ids else None)
+            return self._committer.commit(save)
         except sa_exc.IntegrityError as error:
             raise IntegrityError(str(error.orig)) from error
         except sa_exc.OperationalError as error:
             raise OperationalError(str(error.orig)) from error
-        self._wake_subscriptions()
-        return ids
+
+    def _write_group(self, conn: Connection, saves: list[PendingSave]) -> None:
+        """Within one write transaction: every save's events, ids in the saves' order,
+        then every idempotency record with the position of its own command's last event."""
+        rows = [row for save in saves for row in save.rows]
+        first = self.lock_and_next_id(conn) if rows else 0
+        next_id = first
+        records = []
+        for save in saves:
+            save.ids = list(range(next_id, next_id + len(save.rows)))
+            next_id += len(save.rows)
+            if save.extra is not None:
+                records.append(self._idempotency_row(save.extra, save.ids[-1] if save.ids else None))
+        if rows:
+            conn.exec_driver_sql(self.sql.insert_event, [(i, *row) for i, row in enumerate(rows, start=first)])
+        if records:
+            conn.exec_driver_sql(self.sql.insert_idempotency, records)
 
     def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Insert within the caller's transaction (which must be a write transaction)."""
         if not stored_events:
             return []
-        rows = [(_uuid_bytes(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events]
+        rows = _event_rows(stored_events)
         first = self.lock_and_next_id(conn)
         ids = list(range(first, first + len(rows)))
         conn.exec_driver_sql(self.sql.insert_event, [(i, *row) for i, row in zip(ids, rows, strict=True)])
@@ -100,21 +119,41 @@ class SqlEventRecorder(ApplicationRecorder):
         current = conn.exec_driver_sql(self.sql.max_id).scalar()
         return int(current or 0) + 1
 
-    def _insert_idempotency(self, conn: Connection, record: IdempotencyRecord, position: int | None) -> None:
-        conn.exec_driver_sql(
-            self.sql.insert_idempotency,
-            (
-                record.key,
-                record.command,
-                record.fingerprint,
-                json.dumps(record.result, sort_keys=True),
-                position,
-                self.sql.created_at(utc_now()),
-            ),
+    def _idempotency_row(self, record: IdempotencyRecord, position: int | None) -> tuple[Any, ...]:
+        return (
+            record.key,
+            record.command,
+            record.fingerprint,
+            json.dumps(record.result, sort_keys=True),
+            position,
+            self.sql.created_at(utc_now()),
         )
 
-    def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this block, the current thread's reads (a command's idempotency check and
+        aggregate loads) share one pooled connection instead of checking one out each."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
         with self.engine.connect() as conn:
+            self._local.conn = conn
+            try:
+                yield
+            finally:
+                self._local.conn = None
+
+    @contextmanager
+    def _reader(self) -> Iterator[Connection]:
+        shared: Connection | None = getattr(self._local, "conn", None)
+        if shared is not None:
+            yield shared
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    def idempotency_record(self, key: str) -> IdempotencyRecord | None:
+        with self._reader() as conn:
             row = conn.exec_driver_sql(self.sql.select_idempotency, (key,)).first()
         if row is None:
             return None
@@ -140,7 +179,7 @@ class SqlEventRecorder(ApplicationRecorder):
     ) -> list[StoredEvent]:
         oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
         if gt is None and lte is None and limit is None and not desc:  # loading a whole aggregate
-            with self.engine.connect() as conn:
+            with self._reader() as conn:
                 rows = conn.exec_driver_sql(self.sql.select_events, (oid.bytes,)).all()
             return [StoredEvent(oid, int(version), topic, bytes(state)) for version, topic, state in rows]
         t = self.events
@@ -154,7 +193,7 @@ class SqlEventRecorder(ApplicationRecorder):
         query = query.order_by(t.c.originator_version.desc() if desc else t.c.originator_version)
         if limit is not None:
             query = query.limit(limit)
-        with self.engine.connect() as conn:
+        with self._reader() as conn:
             rows = conn.execute(query).all()
         return [StoredEvent(oid, version, topic, bytes(state)) for version, topic, state in rows]
 
@@ -255,6 +294,10 @@ class PollingSubscription(ListenNotifySubscription[SqlEventRecorder]):
             super().__exit__(*args, **kwargs)
         finally:
             self._poll_thread.join()
+
+
+def _event_rows(stored_events: Sequence[StoredEvent]) -> list[EventRow]:
+    return [(_uuid_bytes(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events]
 
 
 def _uuid_bytes(originator_id: UUID | str) -> bytes:
