@@ -9,7 +9,7 @@ that does not fit is an error, never a silent truncation) and READ COMMITTED.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,16 @@ def _mysql_engine(url: str, *, read_only: bool, pool_size: int) -> Engine:
                 cursor.execute("SET SESSION TRANSACTION READ ONLY")
 
     return engine
+
+
+def warm_pool(engine: Engine, connections: int) -> None:
+    """Open ``connections`` pooled connections now, so that a server's first requests do
+    not each pay for a connect (which stalled the first seconds of load)."""
+    if is_sqlite(engine):
+        return
+    with ExitStack() as stack:
+        for _ in range(connections):
+            stack.enter_context(engine.connect())
 
 
 @contextmanager

@@ -65,6 +65,13 @@ class ApiKeys:
         with self.engine.connect() as conn:
             return [(r.name, r.revoked) for r in conn.execute(select(api_keys.c.name, api_keys.c.revoked))]
 
+    def cached_caller(self, key: str | None) -> str | None:
+        """The owner of ``key`` if a lookup found it within ``cache_seconds`` (no I/O), else None."""
+        if not key or len(key) > 200:
+            return None
+        cached = self._cache.get(digest(key))
+        return cached[0] if cached and time.monotonic() - cached[1] < self.cache_seconds else None
+
     def caller(self, key: str | None) -> str | None:
         """The name of the service owning ``key``, or None."""
         if not key or len(key) > 200:

@@ -3,20 +3,24 @@ the projected tables; every request but /health and /ready needs an API key."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from domain.errors import ConvTrackError, InvalidValue, OperationRefused, UnknownUser
 from domain.values import row_time
@@ -25,12 +29,15 @@ from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.limits import BodySizeLimit
 from infrastructure.api.read_model import ReadModel
 from infrastructure.application import CommandResult, ConversionTracker
+from infrastructure.database import warm_pool
 from infrastructure.projections.rebuild import open_live_tables
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 
 log = logging.getLogger("convtrack.api")
+COMMAND_THREADS = 40
+WARM_CONNECTIONS = 16
 ENTRY_ID = Annotated[str, Path(min_length=1, max_length=191)]
 IDEMPOTENCY_KEY = Annotated[str | None, Header(alias="Idempotency-Key", max_length=191)]
 MinPosition = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Wait until projected up to here")]
@@ -49,6 +56,10 @@ class Services:
     read_model: ReadModel | None
     runner: ProjectionRunner | None
     stop: threading.Event = field(default_factory=threading.Event)
+    # the blocking service calls of commands (asyncio's executor: a lighter hop than anyio's)
+    commands: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
+    )
     follower: threading.Thread | None = None
 
 
@@ -59,6 +70,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tracker = open_tracker(settings)
+        warm_pool(tracker.sql_recorder.engine, WARM_CONNECTIONS)
         try:
             tables = open_live_tables(tracker)
             read_model: ReadModel | None = ReadModel(tracker.sql_recorder.engine, tables)
@@ -78,6 +90,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         services["current"] = current
         yield
         current.stop.set()
+        current.commands.shutdown(wait=True)
         if current.follower is not None:
             current.follower.join(timeout=10)
 
@@ -92,7 +105,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     def svc() -> Services:
         return services["current"]
 
-    def caller(
+    async def caller(
         request: Request,
         x_api_key: Annotated[str | None, Header()] = None,
         authorization: Annotated[str | None, Header()] = None,
@@ -100,7 +113,8 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         key = x_api_key or (
             authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
         )
-        name = svc().keys.caller(key)
+        keys = svc().keys
+        name = keys.cached_caller(key) or await run_in_threadpool(keys.caller, key)
         if name is None:
             raise Unauthorized
         request.state.caller = name
@@ -125,9 +139,12 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     _error_handlers(app)
     authed = [Depends(caller)]
 
-    def command(result: CommandResult, response: Response) -> dict[str, Any]:
-        response.status_code = 200 if result.replayed else 201
-        return result.to_dict()
+    async def command(call: Callable[[], CommandResult]) -> JSONResponse:
+        """Run a command on the worker's command threads; 201, or 200 for a replayed
+        idempotent request. (The response model documents the body; a JSONResponse
+        skips validating what the service layer built.)"""
+        result = await asyncio.get_running_loop().run_in_executor(svc().commands, call)
+        return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
 
     # ----------------------------------------------------------------- commands
 
@@ -139,14 +156,14 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         responses=ERRORS,
         tags=["commands"],
     )
-    def record_conversion(
-        body: schemas.RecordConversion, response: Response, idempotency_key: IDEMPOTENCY_KEY = None
-    ) -> dict[str, Any]:
+    async def record_conversion(
+        body: schemas.RecordConversion, idempotency_key: IDEMPOTENCY_KEY = None
+    ) -> JSONResponse:
         """Record a conversion; deactivates the user's score and completes their open queue entries, atomically."""
         values = body.model_dump()
         for money in ("claim_value", "estimated_commission"):
             values[money] = None if values[money] is None else Decimal(values[money])
-        return command(svc().tracker.record_conversion(**values, idempotency_key=idempotency_key), response)
+        return await command(partial(svc().tracker.record_conversion, **values, idempotency_key=idempotency_key))
 
     @app.post(
         "/api/conversions/{conversion_id}/reverse",
@@ -156,18 +173,19 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         responses=ERRORS,
         tags=["commands"],
     )
-    def reverse_conversion(
+    async def reverse_conversion(
         conversion_id: ENTRY_ID,
         body: schemas.ReverseConversion,
-        response: Response,
         idempotency_key: IDEMPOTENCY_KEY = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Reverse a conversion (the user becomes active again)."""
-        return command(
-            svc().tracker.reverse_conversion(
-                conversion_id=conversion_id, reason=body.reason, idempotency_key=idempotency_key
-            ),
-            response,
+        return await command(
+            partial(
+                svc().tracker.reverse_conversion,
+                conversion_id=conversion_id,
+                reason=body.reason,
+                idempotency_key=idempotency_key,
+            )
         )
 
     @app.post(
@@ -178,12 +196,12 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         responses=ERRORS,
         tags=["commands"],
     )
-    def record_call_attempt(
-        body: schemas.RecordCallAttempt, response: Response, idempotency_key: IDEMPOTENCY_KEY = None
-    ) -> dict[str, Any]:
+    async def record_call_attempt(
+        body: schemas.RecordCallAttempt, idempotency_key: IDEMPOTENCY_KEY = None
+    ) -> JSONResponse:
         """Record a call attempt; the scoring rule turns its outcome into a score change."""
-        return command(
-            svc().tracker.record_call_attempt(**body.model_dump(), idempotency_key=idempotency_key), response
+        return await command(
+            partial(svc().tracker.record_call_attempt, **body.model_dump(), idempotency_key=idempotency_key)
         )
 
     @app.post(
@@ -194,20 +212,18 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         responses=ERRORS,
         tags=["commands"],
     )
-    def enqueue(body: schemas.Enqueue, response: Response, idempotency_key: IDEMPOTENCY_KEY = None) -> dict[str, Any]:
+    async def enqueue(body: schemas.Enqueue, idempotency_key: IDEMPOTENCY_KEY = None) -> JSONResponse:
         """Put a user in a queue."""
-        return command(svc().tracker.enqueue(**body.model_dump(), idempotency_key=idempotency_key), response)
+        return await command(partial(svc().tracker.enqueue, **body.model_dump(), idempotency_key=idempotency_key))
 
     def entry_command(name: str, body_type: type[schemas.Body], call: Callable[..., CommandResult], doc: str) -> None:
-        def endpoint(
+        async def endpoint(
             entry_id: ENTRY_ID,
-            body: body_type,
-            response: Response,  # type: ignore[valid-type]
+            body: body_type,  # type: ignore[valid-type]
             idempotency_key: IDEMPOTENCY_KEY = None,
-        ) -> dict[str, Any]:
-            return command(
-                call(svc().tracker, entry_id=entry_id, **body.model_dump(), idempotency_key=idempotency_key),
-                response,
+        ) -> JSONResponse:
+            return await command(
+                partial(call, svc().tracker, entry_id=entry_id, **body.model_dump(), idempotency_key=idempotency_key)
             )
 
         endpoint.__doc__ = doc
@@ -241,16 +257,14 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         responses=ERRORS,
         tags=["commands"],
     )
-    def reset_score(
+    async def reset_score(
         user_id: Annotated[int, Path(ge=-(2**63), le=2**63 - 1)],
         body: schemas.Reason,
-        response: Response,
         idempotency_key: IDEMPOTENCY_KEY = None,
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         """Reset a user's score to zero."""
-        return command(
-            svc().tracker.reset_score(user_id=user_id, reason=body.reason, idempotency_key=idempotency_key),
-            response,
+        return await command(
+            partial(svc().tracker.reset_score, user_id=user_id, reason=body.reason, idempotency_key=idempotency_key)
         )
 
     # ----------------------------------------------------------------- queries

@@ -279,13 +279,10 @@ def serve(
     """Run the HTTP API (OpenAPI at /docs) with an embedded projection follower per worker (one applies: lease)."""
     import uvicorn
 
+    from infrastructure.api.workers import APP, reuse_port_supported, run_workers
+
     settings = Settings()
-    uvicorn.run(
-        "infrastructure.api.app:create_app_from_env",
-        factory=True,
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        workers=workers or settings.api_workers,
-        log_level="warning",
-        access_log=False,
-    )
+    host, port, workers = host or settings.api_host, port or settings.api_port, workers or settings.api_workers
+    if workers > 1 and reuse_port_supported():
+        raise typer.Exit(run_workers(host, port, workers))
+    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False)

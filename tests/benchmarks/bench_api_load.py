@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import subprocess
 import threading
@@ -52,6 +53,7 @@ def client_loop(
     due = time.perf_counter() + rng.uniform(0, interval)
     latencies: list[float] = stats["latencies"]  # type: ignore[assignment]
     outcomes: Counter[str] = stats["outcomes"]  # type: ignore[assignment]
+    timeline: list[tuple[float, float]] = stats["timeline"]  # type: ignore[assignment]
     host, port = base.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     while time.monotonic() < until:
@@ -84,8 +86,36 @@ def client_loop(
                 connection.close()
                 connection = http.client.HTTPConnection(host, int(port), timeout=10)
             latencies.append(time.perf_counter() - started)
+            timeline.append((started, latencies[-1]))
             outcomes[f"{kind}:{'replayed' if status == 200 else status}"] += 1
     connection.close()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == pid:
+                found += [int(entry), *_descendants(int(entry))]
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes (Linux /proc), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -116,7 +146,7 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        stats: dict[str, object] = {"latencies": [], "outcomes": Counter()}
+        stats: dict[str, object] = {"latencies": [], "outcomes": Counter(), "timeline": []}
         until = time.monotonic() + args.seconds
         threads = [
             threading.Thread(
@@ -125,12 +155,27 @@ def main() -> None:
             )
             for i in range(args.clients)
         ]
+        watched = {"server workers": _descendants(serve.pid), "mariadb": [server.process.pid], "clients": [os.getpid()]}
+        cpu_before = {name: _cpu_seconds(pids) for name, pids in watched.items()}
         started = time.monotonic()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        cpu_ms_per_request = {
+            name: round((_cpu_seconds(pids) - cpu_before[name]) * 1000 / max(1, len(stats["latencies"])), 2)  # type: ignore[arg-type]
+            for name, pids in watched.items()
+        }
         elapsed = time.monotonic() - started
+        timeline: list[tuple[float, float]] = sorted(stats["timeline"])  # type: ignore[arg-type]
+        per_second: dict[int, list[float]] = {}
+        for due, latency in timeline:
+            per_second.setdefault(int(due - timeline[0][0]), []).append(latency)
+        slow_seconds = {
+            second: f"{sum(x > 0.05 for x in values)}/{len(values)} over 50 ms, max {max(values) * 1000:.0f} ms"
+            for second, values in sorted(per_second.items())
+            if sum(x > 0.05 for x in values) > len(values) / 100
+        }
         latencies = sorted(stats["latencies"])  # type: ignore[arg-type]
         outcomes: Counter[str] = stats["outcomes"]  # type: ignore[assignment]
         errors = sum(n for k, n in outcomes.items() if k.split(":")[1] in {"0"} or k.split(":")[1].startswith("5"))
@@ -163,6 +208,8 @@ def main() -> None:
                     "conversions_in_table": conversions,
                     "replay_equals_live": replayed == live,
                     "first_error": stats.get("first_error"),
+                    "cpu_ms_per_request": cpu_ms_per_request,
+                    "seconds_with_over_1pct_slow": slow_seconds,
                     "events": tracker.sql_recorder.count_events(),
                 },
                 indent=1,

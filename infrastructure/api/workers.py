@@ -1,0 +1,110 @@
+"""Several API worker processes that share the load evenly (``convtrack serve --workers N``).
+
+uvicorn's own workers share one listening socket, and asyncio accepts every waiting
+connection in one go: under load one worker took 26 of 32 keep-alive clients and ran
+out of CPU while the other idled. Here each worker listens on its own socket bound to
+the same port with SO_REUSEPORT, and the kernel spreads new connections across them
+(by a hash of the connection's addresses), as nginx's ``reuse_port`` does.
+
+The parent only supervises: it restarts a worker that dies after it started serving,
+stops (exit code 3) if one cannot start, and stops every worker on SIGINT/SIGTERM. A
+worker whose parent disappears (kill -9) shuts itself down gracefully.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from multiprocessing.process import BaseProcess
+
+import uvicorn
+
+APP = "infrastructure.api.app:create_app_from_env"
+STARTUP_FAILURE = 3
+SERVING_AFTER = 5.0  # a worker that dies sooner than this after its start failed to start
+
+
+def reuse_port_supported() -> bool:
+    return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
+    """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
+    try:
+        sock = listening_socket(host, port)
+    except OSError as error:
+        print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        sys.exit(STARTUP_FAILURE)
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
+    server = uvicorn.Server(config)
+
+    def watch_parent() -> None:
+        while not server.should_exit:
+            if os.getppid() != parent:
+                server.should_exit = True
+            time.sleep(0.5)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    server.run(sockets=[sock])
+
+
+def run_workers(host: str, port: int, workers: int, log_level: str = "warning") -> int:
+    """Start ``workers`` processes and supervise them; returns the exit code."""
+    try:  # refuse a port that anything listens on (a second server would silently share it)
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        with probe:
+            probe.bind((host, port))
+    except OSError as error:
+        print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
+        return STARTUP_FAILURE
+    context = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+
+    def start() -> tuple[BaseProcess, float]:
+        process = context.Process(target=serve_worker, args=(host, port, os.getpid(), log_level), daemon=False)
+        process.start()
+        return process, time.monotonic()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    running = [start() for _ in range(workers)]
+    code = 0
+    while not stopping.wait(0.5):
+        for index, (process, started) in enumerate(running):
+            if process.is_alive():
+                continue
+            if time.monotonic() - started < SERVING_AFTER or process.exitcode == STARTUP_FAILURE:
+                print(f"convtrack serve: worker {process.pid} failed to start ({process.exitcode})", file=sys.stderr)
+                code = STARTUP_FAILURE
+                stopping.set()
+                break
+            print(f"convtrack serve: worker {process.pid} died ({process.exitcode}); restarting", file=sys.stderr)
+            running[index] = start()
+    for process, _ in running:
+        if process.is_alive() and process.pid is not None:
+            os.kill(process.pid, signal.SIGTERM)
+    for process, _ in running:
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    return code
