@@ -8,12 +8,13 @@ that does not fit is an error, never a silent truncation) and READ COMMITTED.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 STRICT_SQL_MODE = (
@@ -27,12 +28,12 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, read_only: bool = False, pool_size: int = 20) -> Engine:
+def make_engine(url: str, *, read_only: bool = False, pool_size: int = 20, ping_after_idle: float = 2.0) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, read_only=read_only)
     if parsed.get_backend_name() in {"mysql", "mariadb"}:
-        return _mysql_engine(url, read_only=read_only, pool_size=pool_size)
+        return _mysql_engine(url, read_only=read_only, pool_size=pool_size, ping_after_idle=ping_after_idle)
     raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or mysql+pymysql")
 
 
@@ -62,20 +63,43 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     return engine
 
 
-def _mysql_engine(url: str, *, read_only: bool, pool_size: int) -> Engine:
+def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that sat idle in the pool: one
+    that was returned more than ``idle_seconds`` ago is pinged at checkout, and a dead
+    one is replaced (SQLAlchemy's documented checkout-event recipe). A connection in
+    constant use is not pinged (``pool_pre_ping`` cost a round trip per checkout under
+    load); if the server restarts, such a connection fails one statement, the pool is
+    invalidated, and the request answers 503, to be retried with its Idempotency-Key."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping(reconnect=False)
+        except Exception as error:
+            raise exc.DisconnectionError(f"an idle pooled connection was dead: {error}") from error
+
+
+def _mysql_engine(url: str, *, read_only: bool, pool_size: int, ping_after_idle: float) -> Engine:
     parsed = make_url(url)
     query = dict(parsed.query)
     query.setdefault("charset", "utf8mb4")
     init = f"SET time_zone='+00:00', sql_mode='{STRICT_SQL_MODE}'"
     engine = create_engine(
         parsed.set(query=query),
-        pool_pre_ping=True,
         pool_recycle=3600,
         pool_size=pool_size,
         max_overflow=pool_size,  # connections are opened lazily; an API worker runs up to 40 requests at once
         isolation_level="READ COMMITTED",
         connect_args={"init_command": init, "autocommit": False},
     )
+    _ping_idle_connections(engine, ping_after_idle)
     if read_only:
 
         @event.listens_for(engine, "connect")

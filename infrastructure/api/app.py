@@ -4,6 +4,7 @@ the projected tables; every request but /health and /ready needs an API key."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -88,6 +90,10 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             )
             current.follower.start()
         services["current"] = current
+        # what exists now lives as long as the worker: keep it out of every future
+        # collection (a full collection of it paused the worker for 160-180 ms under load)
+        gc.collect()
+        gc.freeze()
         yield
         current.stop.set()
         current.commands.shutdown(wait=True)
@@ -422,8 +428,9 @@ def _error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
+    @app.exception_handler(PersistenceError)  # the same, raised through the event store
     @app.exception_handler(SQLAlchemyError)
-    async def store_unavailable(_request: Request, error: SQLAlchemyError) -> JSONResponse:
+    async def store_unavailable(_request: Request, error: Exception) -> JSONResponse:
         log.error("store error: %s", type(error).__name__)
         return JSONResponse(
             {"error": "StoreUnavailable", "detail": "the event store did not answer; retry", "field": None},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from eventsourcing.persistence import PersistenceError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 from typer._click.exceptions import ClickException  # typer vendors click since 0.2x
 
@@ -41,5 +42,7 @@ def main() -> None:
         fail_on(error)
     except SqlOperationalError as error:
         fail(f"database unreachable or refused the operation: {error.orig}", 6)
+    except PersistenceError as error:  # the same, raised through the event store
+        fail(f"database unreachable or refused the operation: {error}", 6)
     if isinstance(code, int) and code:
         raise SystemExit(code)

@@ -1,17 +1,43 @@
-"""The statements every command runs, as driver SQL built once per recorder.
+"""The statements every command runs, as driver SQL built once per recorder, run on
+the DBAPI cursor of the caller's SQLAlchemy connection.
 
 Under API load a command spent more time in SQLAlchemy building, caching and executing
 Core statements (the writer lock, the next id, the event and idempotency inserts, the
-aggregate's events) than on the wire. These run through ``exec_driver_sql`` instead:
-same connection and transaction, same error translation, no statement construction.
+aggregate's events) than on the wire; ``exec_driver_sql`` still built an execution
+context and a result per statement. ``driver_cursor`` runs them on the same connection
+and transaction with the same error translation: a driver error becomes SQLAlchemy's
+exception (IntegrityError, OperationalError...) and a lost connection is invalidated,
+as SQLAlchemy does for its own statements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import exc as sa_exc
+
+
+@contextmanager
+def driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A DBAPI cursor of ``conn`` (inside its current transaction, if any)."""
+    dbapi_connection = conn.connection.dbapi_connection
+    driver_error = conn.dialect.loaded_dbapi.Error
+    cursor = dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except driver_error as error:
+        lost = conn.dialect.is_disconnect(error, dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(error)
+        raise sa_exc.DBAPIError.instance(
+            None, None, error, driver_error, connection_invalidated=lost, dialect=conn.dialect
+        ) from error
+    finally:
+        if not conn.invalidated:
+            cursor.close()
 
 
 class CommandSql:

@@ -31,7 +31,7 @@ from sqlalchemy import exc as sa_exc
 
 from domain.values import utc_now
 from infrastructure.database import is_sqlite, schema_lock, write_transaction
-from infrastructure.event_store.command_sql import CommandSql
+from infrastructure.event_store.command_sql import CommandSql, driver_cursor
 from infrastructure.event_store.group_commit import EventRow, GroupCommitter, PendingSave
 from infrastructure.event_store.tables import event_store_tables
 
@@ -97,10 +97,11 @@ class SqlEventRecorder(ApplicationRecorder):
             next_id += len(save.rows)
             if save.extra is not None:
                 records.append(self._idempotency_row(save.extra, save.ids[-1] if save.ids else None))
-        if rows:
-            conn.exec_driver_sql(self.sql.insert_event, [(i, *row) for i, row in enumerate(rows, start=first)])
-        if records:
-            conn.exec_driver_sql(self.sql.insert_idempotency, records)
+        with driver_cursor(conn) as cursor:
+            if rows:
+                cursor.executemany(self.sql.insert_event, [(i, *row) for i, row in enumerate(rows, start=first)])
+            if records:
+                cursor.executemany(self.sql.insert_idempotency, records)
 
     def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Insert within the caller's transaction (which must be a write transaction)."""
@@ -109,14 +110,18 @@ class SqlEventRecorder(ApplicationRecorder):
         rows = _event_rows(stored_events)
         first = self.lock_and_next_id(conn)
         ids = list(range(first, first + len(rows)))
-        conn.exec_driver_sql(self.sql.insert_event, [(i, *row) for i, row in zip(ids, rows, strict=True)])
+        with driver_cursor(conn) as cursor:
+            cursor.executemany(self.sql.insert_event, [(i, *row) for i, row in zip(ids, rows, strict=True)])
         return ids
 
     def lock_and_next_id(self, conn: Connection) -> int:
         """Serialise writers and return the next notification id."""
-        if not is_sqlite(conn):
-            conn.exec_driver_sql(self.sql.lock_writers).all()
-        current = conn.exec_driver_sql(self.sql.max_id).scalar()
+        with driver_cursor(conn) as cursor:
+            if not is_sqlite(conn):
+                cursor.execute(self.sql.lock_writers)
+                cursor.fetchall()
+            cursor.execute(self.sql.max_id)
+            current = cursor.fetchone()[0]
         return int(current or 0) + 1
 
     def _idempotency_row(self, record: IdempotencyRecord, position: int | None) -> tuple[Any, ...]:
@@ -153,8 +158,9 @@ class SqlEventRecorder(ApplicationRecorder):
             yield conn
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
-        with self._reader() as conn:
-            row = conn.exec_driver_sql(self.sql.select_idempotency, (key,)).first()
+        with self._reader() as conn, driver_cursor(conn) as cursor:
+            cursor.execute(self.sql.select_idempotency, (key,))
+            row = cursor.fetchone()
         if row is None:
             return None
         stored_key, command, fingerprint, result, position = row
@@ -179,8 +185,9 @@ class SqlEventRecorder(ApplicationRecorder):
     ) -> list[StoredEvent]:
         oid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
         if gt is None and lte is None and limit is None and not desc:  # loading a whole aggregate
-            with self._reader() as conn:
-                rows = conn.exec_driver_sql(self.sql.select_events, (oid.bytes,)).all()
+            with self._reader() as conn, driver_cursor(conn) as cursor:
+                cursor.execute(self.sql.select_events, (oid.bytes,))
+                rows = cursor.fetchall()
             return [StoredEvent(oid, int(version), topic, bytes(state)) for version, topic, state in rows]
         t = self.events
         query = select(t.c.originator_version, t.c.topic, t.c.state).where(
