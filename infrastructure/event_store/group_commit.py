@@ -98,7 +98,10 @@ class GroupCommitter:
         try:
             with write_transaction(self.engine) as conn:
                 self._write(conn, group)
-        except sa_exc.IntegrityError:
+        except sa_exc.IntegrityError as error:
+            if len(group) == 1:
+                _fail(group, error)
+                return
             for save in group:  # find the save that clashed with another process's write
                 save.ids = []
                 self._commit_alone(save)

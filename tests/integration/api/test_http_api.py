@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
+from infrastructure.api.app import create_app
 from infrastructure.database import make_engine
+from infrastructure.event_store.recorder import SqlEventRecorder
+from infrastructure.settings import Settings
 
 
 def events(database_url: str) -> int:
@@ -132,4 +137,24 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(client: TestClie
         headers={"Content-Type": "application/json"},
     )
     assert huge.status_code == 413
+    assert events(database_url) == before
+
+
+def test_a_store_failure_at_commit_is_a_503_to_retry_and_records_nothing(
+    database_url: str, api_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost_connection(_self: SqlEventRecorder, _conn: object, _saves: object) -> None:
+        raise sa_exc.OperationalError("INSERT INTO stored_events ...", None, Exception("Lost connection during query"))
+
+    monkeypatch.setattr(SqlEventRecorder, "_write_group", lost_connection)
+    before = events(database_url)
+    app = create_app(Settings(database_url=database_url, poll_interval_seconds=0.02))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post(
+            "/api/call-attempts",
+            json={"user_id": 5, "agent_id": 1, "outcome": "answered"},
+            headers={"X-API-Key": api_key, "Idempotency-Key": "retry-me"},
+        )
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "StoreUnavailable"
     assert events(database_url) == before

@@ -1,0 +1,160 @@
+"""``convtrack serve --workers N``: each worker listens on its own SO_REUSEPORT socket, so
+connections opened together are spread over the workers (uvicorn's shared socket let
+one worker accept almost all of them); a dead worker is replaced; a busy port is refused
+with one line; workers whose parent is killed stop by themselves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from infrastructure.api.workers import reuse_port_supported
+from tests.support.mariadb_server import free_port
+from tests.support.processes import start_convtrack
+
+pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT spreading is Linux-only")
+
+
+def worker_pids(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"spawn_main" in cmdline:
+            found.append(int(entry))
+    return sorted(found)
+
+
+def established_inodes(port: int) -> set[str]:
+    """Inodes of the server side of established TCP connections on ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    return inodes
+
+
+def connections_per_worker(pids: list[int], port: int) -> Counter[int]:
+    inodes = established_inodes(port)
+    owned: Counter[int] = Counter()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                owned[pid] += 1
+    return owned
+
+
+def wait_ready(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the server did not become healthy")
+
+
+def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_workers_share_connections_replace_a_dead_worker_and_stop_without_their_parent(sqlite_url: str) -> None:
+    port = free_port()
+    serve = start_convtrack(sqlite_url, "serve", "--port", str(port), "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base)
+        assert wait_for(lambda: len(worker_pids(serve.pid)) == 2, 30)
+        workers = worker_pids(serve.pid)
+        for worker in workers:  # both must be serving before connections are opened
+            assert wait_for(lambda w=worker: _listening(w, port), 30)
+
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(24)]  # opened together
+        try:
+            for client in clients:
+                client.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+            for client in clients:
+                assert client.recv(65536).startswith(b"HTTP/1.1 200")
+            spread = connections_per_worker(workers, port)
+        finally:
+            for client in clients:
+                client.close()
+        assert sum(spread.values()) == 24
+        assert min(spread[w] for w in workers) >= 3, spread  # kernel hashing: both get a share
+
+        time.sleep(max(0.0, 5.5 - _age(serve.pid)))  # a worker dying later than 5 s is restarted
+        os.kill(workers[0], signal.SIGKILL)
+        assert wait_for(lambda: len(set(worker_pids(serve.pid)) - set(workers)) == 1, 30)
+        wait_ready(base)
+
+        survivors = worker_pids(serve.pid)
+        os.kill(serve.pid, signal.SIGKILL)
+        serve.wait(10)
+        assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in survivors), 15)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait(10)
+
+
+def test_a_port_already_in_use_is_refused_with_one_line(sqlite_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        serve = start_convtrack(sqlite_url, "serve", "--port", str(port), "--workers", "2")
+        try:
+            _, stderr = serve.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            raise
+    assert serve.returncode == 3
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], stderr
+
+
+def _listening(pid: int, port: int) -> bool:
+    """Whether process ``pid`` owns a listening socket on ``port``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                inodes.add(fields[9])
+    try:
+        return any(os.readlink(fd)[8:-1] in inodes for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+
+
+def _age(pid: int) -> float:
+    """Seconds since process ``pid`` started."""
+    ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    return uptime - ticks / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,192 @@
+"""Group commit (infrastructure/event_store/group_commit.py): saves that arrive while a
+transaction commits share the next one, yet each caller gets its own ids or its own
+error, and nothing of a failed group is committed. The committer's first group is held
+at a gate so that the next saves are known to queue up behind it."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from infrastructure.database import write_transaction
+from infrastructure.event_store.group_commit import PendingSave
+from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_recorder
+
+
+class HeldCommitter:
+    """Wraps the recorder's group write: records each group's size, holds the first
+    group until released, and can make a chosen group fail after writing."""
+
+    def __init__(self, recorder: SqlEventRecorder) -> None:
+        self.recorder = recorder
+        self.groups: list[int] = []
+        self.gate = threading.Event()
+        self.fail_group: int | None = None
+        self._real: Callable[[Any, list[PendingSave]], None] = recorder._committer._write
+        recorder._committer._write = self._write
+
+    def _write(self, conn: Any, saves: list[PendingSave]) -> None:
+        self.groups.append(len(saves))
+        if len(self.groups) == 1:
+            assert self.gate.wait(20)
+        self._real(conn, saves)
+        if self.fail_group == len(self.groups):
+            raise RuntimeError("the disk is full")
+
+    def queued(self) -> int:
+        return len(self.recorder._committer._queue)
+
+
+def saver(recorder: SqlEventRecorder, results: dict[str, Any]) -> Callable[..., threading.Thread]:
+    def start(name: str, aggregate: uuid.UUID, versions: list[int], key: str | None = None) -> threading.Thread:
+        def run() -> None:
+            events = [StoredEvent(aggregate, v, "test:Event", f'{{"by":"{name}","v":{v}}}'.encode()) for v in versions]
+            record = IdempotencyRecord(key, "test", "fingerprint", {"by": name}) if key else None
+            try:
+                results[name] = list(recorder.insert_events(events, idempotency=record))
+            except Exception as error:  # the test inspects each caller's own error
+                results[name] = error
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    return start
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def recorder(database_url: str) -> SqlEventRecorder:
+    return open_recorder(Settings(database_url=database_url))
+
+
+def hold_first_group(recorder: SqlEventRecorder, results: dict[str, Any]) -> tuple[HeldCommitter, threading.Thread]:
+    held = HeldCommitter(recorder)
+    first = saver(recorder, results)("first", uuid.uuid4(), [1])
+    wait_until(lambda: held.groups == [1])
+    return held, first
+
+
+def test_saves_queued_behind_a_commit_share_one_transaction_and_each_gets_its_own_ids(
+    recorder: SqlEventRecorder,
+) -> None:
+    results: dict[str, Any] = {}
+    held, first = hold_first_group(recorder, results)
+    start = saver(recorder, results)
+    aggregates = {f"s{i}": uuid.uuid4() for i in range(20)}
+    threads = [start(name, aggregate, [1, 2, 3]) for name, aggregate in aggregates.items()]
+    wait_until(lambda: held.queued() == 20)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 20]
+    assert results["first"] == [1]
+    every_id = sorted(i for ids in results.values() for i in ids)
+    assert every_id == list(range(1, 62))
+    for name, aggregate in aggregates.items():
+        ids = results[name]
+        assert ids == list(range(ids[0], ids[0] + 3))
+        stored = recorder.select_events(aggregate)
+        assert [e.state for e in stored] == [f'{{"by":"{name}","v":{v}}}'.encode() for v in (1, 2, 3)]
+        by_id = {n.id: n for n in recorder.select_notifications(ids[0], 3)}
+        assert [(by_id[i].originator_id, by_id[i].originator_version) for i in ids] == [
+            (aggregate, v) for v in (1, 2, 3)
+        ]
+
+
+def test_two_saves_of_the_same_version_in_one_group_one_wins_the_other_gets_integrity_error(
+    recorder: SqlEventRecorder,
+) -> None:
+    results: dict[str, Any] = {}
+    held, first = hold_first_group(recorder, results)
+    start = saver(recorder, results)
+    contested, other = uuid.uuid4(), uuid.uuid4()
+    threads = [start("a", contested, [1])]
+    wait_until(lambda: held.queued() == 1)
+    threads += [start("b", contested, [1]), start("c", other, [1])]
+    wait_until(lambda: held.queued() == 3)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 2, 1]  # a and c together; b in a later transaction, alone
+    assert isinstance(results["a"], list) and isinstance(results["c"], list)
+    assert isinstance(results["b"], IntegrityError)
+    assert [e.state for e in recorder.select_events(contested)] == [b'{"by":"a","v":1}']
+    assert recorder.count_events() == 3
+
+
+def test_a_group_that_clashes_with_another_writer_is_retried_save_by_save(recorder: SqlEventRecorder) -> None:
+    taken = uuid.uuid4()
+    with write_transaction(recorder.engine) as conn:  # another process wrote version 1 already
+        recorder.insert_events_in(conn, [StoredEvent(taken, 1, "test:Event", b'{"by":"elsewhere"}')])
+    results: dict[str, Any] = {}
+    held, first = hold_first_group(recorder, results)
+    start = saver(recorder, results)
+    fresh = uuid.uuid4()
+    threads = [start("fresh", fresh, [1, 2])]
+    wait_until(lambda: held.queued() == 1)
+    threads.append(start("late", taken, [1]))
+    wait_until(lambda: held.queued() == 2)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 2, 1, 1]  # the group failed as a whole, then one by one
+    assert results["fresh"] == [3, 4]
+    assert isinstance(results["late"], IntegrityError)
+    assert [e.state for e in recorder.select_events(taken)] == [b'{"by":"elsewhere"}']
+    assert [e.originator_version for e in recorder.select_events(fresh)] == [1, 2]
+
+
+def test_one_idempotency_key_twice_in_a_group_records_once(recorder: SqlEventRecorder) -> None:
+    results: dict[str, Any] = {}
+    held, first = hold_first_group(recorder, results)
+    start = saver(recorder, results)
+    threads = [start("one", uuid.uuid4(), [1], key="k-1")]
+    wait_until(lambda: held.queued() == 1)
+    threads.append(start("two", uuid.uuid4(), [1], key="k-1"))
+    wait_until(lambda: held.queued() == 2)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 1, 1]
+    assert results["one"] == [2]
+    assert isinstance(results["two"], IntegrityError)
+    record = recorder.idempotency_record("k-1")
+    assert record is not None and record.result == {"by": "one"} and record.position == 2
+    assert recorder.count_events() == 2
+
+
+def test_any_other_error_fails_every_save_of_the_group_and_commits_none_of_it(recorder: SqlEventRecorder) -> None:
+    results: dict[str, Any] = {}
+    held, first = hold_first_group(recorder, results)
+    held.fail_group = 2
+    start = saver(recorder, results)
+    threads = [start("x", uuid.uuid4(), [1, 2], key="k-x"), start("y", uuid.uuid4(), [1])]
+    wait_until(lambda: held.queued() == 2)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 2]
+    assert all(isinstance(results[name], RuntimeError) for name in ("x", "y"))
+    assert recorder.count_events() == 1 and recorder.max_notification_id() == 1
+    assert recorder.idempotency_record("k-x") is None
+    assert list(recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "test:Event", b"{}")])) == [2]
