@@ -38,19 +38,19 @@ def worker_pids(parent: int) -> list[int]:
     return sorted(found)
 
 
-def established_inodes(port: int) -> set[str]:
-    """Inodes of the server side of established TCP connections on ``port``."""
+def socket_inodes(port: int, state: str) -> set[str]:
+    """Inodes of TCP sockets on local ``port`` in ``state`` (01 established, 0A listening)."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
                 inodes.add(fields[9])
     return inodes
 
 
 def connections_per_worker(pids: list[int], port: int) -> Counter[int]:
-    inodes = established_inodes(port)
+    inodes = socket_inodes(port, "01")
     owned: Counter[int] = Counter()
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -141,12 +141,7 @@ def test_a_port_already_in_use_is_refused_with_one_line(sqlite_url: str) -> None
 
 def _listening(pid: int, port: int) -> bool:
     """Whether process ``pid`` owns a listening socket on ``port``."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
-                inodes.add(fields[9])
+    inodes = socket_inodes(port, "0A")
     try:
         return any(os.readlink(fd)[8:-1] in inodes for fd in Path(f"/proc/{pid}/fd").iterdir())
     except OSError:
