@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_workers: int = 1
     poll_interval_seconds: float = 0.2
+    embedded_follower: bool = Field(
+        True, description="Run the projection follower inside each API worker (serve sets false when it runs its own)"
+    )
 
     @property
     def effective_legacy_url(self) -> str:

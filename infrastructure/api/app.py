@@ -440,4 +440,5 @@ def _error_handlers(app: FastAPI) -> None:
 
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (one per worker process)."""
-    return create_app(Settings())
+    settings = Settings()
+    return create_app(settings, follow=settings.embedded_follower)

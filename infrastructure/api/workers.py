@@ -6,9 +6,13 @@ out of CPU while the other idled. Here each worker listens on its own socket bou
 the same port with SO_REUSEPORT, and the kernel spreads new connections across them
 (by a hash of the connection's addresses), as nginx's ``reuse_port`` does.
 
-The parent only supervises: it restarts a worker that dies after it started serving,
-stops (exit code 3) if one cannot start, and stops every worker on SIGINT/SIGTERM. A
-worker whose parent disappears (kill -9) shuts itself down gracefully.
+The projection follower runs in a process of its own instead of inside every API worker:
+applying a batch of events is a few tens of milliseconds of Python that held the GIL of
+the worker that had the lease, and every request in flight there waited for it.
+
+The parent only supervises: it restarts a worker or the follower when it dies after it
+started, stops (exit code 3) if one cannot start, and stops them all on SIGINT/SIGTERM.
+A child whose parent disappears (kill -9) shuts itself down gracefully.
 """
 
 from __future__ import annotations
@@ -64,7 +68,36 @@ def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
     server.run(sockets=[sock])
 
 
-def run_workers(host: str, port: int, workers: int, log_level: str = "warning") -> int:
+def follow_live_tables(parent: int, interval: float) -> None:
+    """The follower process: applies new events to the live tables while it holds the
+    lease. Before cutover (no live tables yet) it checks again every few seconds."""
+    from domain.errors import OperationRefused
+    from infrastructure.projections.rebuild import open_live_tables
+    from infrastructure.projections.runner import ProjectionRunner
+    from infrastructure.settings import Settings
+    from infrastructure.wiring import open_tracker
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def watch_parent() -> None:
+        while not stop.wait(0.5):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    tracker = open_tracker(Settings())
+    while not stop.is_set():
+        try:
+            runner = ProjectionRunner(tracker, open_live_tables(tracker), "live")
+        except OperationRefused:
+            stop.wait(5.0)
+            continue
+        runner.follow(stop, interval=interval)
+
+
+def run_workers(host: str, port: int, workers: int, log_level: str = "warning", poll_interval: float = 0.2) -> int:
     """Start ``workers`` processes and supervise them; returns the exit code."""
     try:  # refuse a port that anything listens on (a second server would silently share it)
         probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -76,8 +109,13 @@ def run_workers(host: str, port: int, workers: int, log_level: str = "warning") 
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
 
-    def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=serve_worker, args=(host, port, os.getpid(), log_level), daemon=False)
+    os.environ["CONVTRACK_EMBEDDED_FOLLOWER"] = "false"  # inherited by the workers
+
+    def start(follower: bool = False) -> tuple[BaseProcess, float]:
+        if follower:
+            process = context.Process(target=follow_live_tables, args=(os.getpid(), poll_interval), daemon=False)
+        else:
+            process = context.Process(target=serve_worker, args=(host, port, os.getpid(), log_level), daemon=False)
         process.start()
         return process, time.monotonic()
 
@@ -86,7 +124,7 @@ def run_workers(host: str, port: int, workers: int, log_level: str = "warning") 
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
-    running = [start() for _ in range(workers)]
+    running = [start() for _ in range(workers)] + [start(follower=True)]
     code = 0
     while not stopping.wait(0.5):
         for index, (process, started) in enumerate(running):
@@ -98,7 +136,7 @@ def run_workers(host: str, port: int, workers: int, log_level: str = "warning") 
                 stopping.set()
                 break
             print(f"convtrack serve: worker {process.pid} died ({process.exitcode}); restarting", file=sys.stderr)
-            running[index] = start()
+            running[index] = start(follower=index == workers)
     for process, _ in running:
         if process.is_alive() and process.pid is not None:
             os.kill(process.pid, signal.SIGTERM)

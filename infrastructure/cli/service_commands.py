@@ -284,5 +284,5 @@ def serve(
     settings = Settings()
     host, port, workers = host or settings.api_host, port or settings.api_port, workers or settings.api_workers
     if workers > 1 and reuse_port_supported():
-        raise typer.Exit(run_workers(host, port, workers))
+        raise typer.Exit(run_workers(host, port, workers, poll_interval=settings.poll_interval_seconds))
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False)

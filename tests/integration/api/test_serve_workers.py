@@ -1,7 +1,8 @@
 """``convtrack serve --workers N``: each worker listens on its own SO_REUSEPORT socket, so
 connections opened together are spread over the workers (uvicorn's shared socket let
-one worker accept almost all of them); a dead worker is replaced; a busy port is refused
-with one line; workers whose parent is killed stop by themselves."""
+one worker accept almost all of them); the projection follower runs in its own process;
+a dead worker or follower is replaced; a busy port is refused with one line; children
+whose parent is killed stop by themselves."""
 
 from __future__ import annotations
 
@@ -16,14 +17,18 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.workers import reuse_port_supported
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_tracker
 from tests.support.mariadb_server import free_port
 from tests.support.processes import start_convtrack
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT spreading is Linux-only")
 
 
-def worker_pids(parent: int) -> list[int]:
+def child_pids(parent: int) -> list[int]:
+    """The API workers and the follower process started by ``serve``."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -84,16 +89,22 @@ def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def test_workers_share_connections_replace_a_dead_worker_and_stop_without_their_parent(sqlite_url: str) -> None:
+def test_workers_share_connections_a_follower_process_projects_dead_children_are_replaced(
+    sqlite_url: str,
+) -> None:
+    key = ApiKeys(open_tracker(Settings(database_url=sqlite_url)).sql_recorder.engine).create("test")
     port = free_port()
     serve = start_convtrack(sqlite_url, "serve", "--port", str(port), "--workers", "2")
     base = f"http://127.0.0.1:{port}"
+
+    def workers() -> list[int]:
+        return [pid for pid in child_pids(serve.pid) if _listening(pid, port)]
+
     try:
         wait_ready(base)
-        assert wait_for(lambda: len(worker_pids(serve.pid)) == 2, 30)
-        workers = worker_pids(serve.pid)
-        for worker in workers:  # both must be serving before connections are opened
-            assert wait_for(lambda w=worker: _listening(w, port), 30)
+        assert wait_for(lambda: len(child_pids(serve.pid)) == 3 and len(workers()) == 2, 30)
+        serving = workers()
+        [follower] = set(child_pids(serve.pid)) - set(serving)
 
         clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(24)]  # opened together
         try:
@@ -101,19 +112,23 @@ def test_workers_share_connections_replace_a_dead_worker_and_stop_without_their_
                 client.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
             for client in clients:
                 assert client.recv(65536).startswith(b"HTTP/1.1 200")
-            spread = connections_per_worker(workers, port)
+            spread = connections_per_worker(serving, port)
         finally:
             for client in clients:
                 client.close()
         assert sum(spread.values()) == 24
-        assert min(spread[w] for w in workers) >= 3, spread  # kernel hashing: both get a share
+        assert min(spread[w] for w in serving) >= 3, spread  # kernel hashing: both get a share
 
-        time.sleep(max(0.0, 5.5 - _age(serve.pid)))  # a worker dying later than 5 s is restarted
-        os.kill(workers[0], signal.SIGKILL)
-        assert wait_for(lambda: len(set(worker_pids(serve.pid)) - set(workers)) == 1, 30)
+        assert read_own_write(base, key, user_id=1)  # applied by the follower process
+
+        time.sleep(max(0.0, 5.5 - _age(serve.pid)))  # a child dying later than 5 s is restarted
+        os.kill(serving[0], signal.SIGKILL)
+        os.kill(follower, signal.SIGKILL)
+        assert wait_for(lambda: len(set(child_pids(serve.pid)) - {serving[1]}) == 2 and len(workers()) == 2, 30)
         wait_ready(base)
+        assert read_own_write(base, key, user_id=2)  # by the new follower
 
-        survivors = worker_pids(serve.pid)
+        survivors = child_pids(serve.pid)
         os.kill(serve.pid, signal.SIGKILL)
         serve.wait(10)
         assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in survivors), 15)
@@ -121,6 +136,17 @@ def test_workers_share_connections_replace_a_dead_worker_and_stop_without_their_
         if serve.poll() is None:
             serve.kill()
             serve.wait(10)
+
+
+def read_own_write(base: str, key: str, user_id: int) -> bool:
+    headers = {"X-API-Key": key}
+    body = {"user_id": user_id, "queue_type": "unsigned_users", "priority_score": 1}
+    written = httpx.post(f"{base}/api/queue", json=body, headers=headers, timeout=10)
+    assert written.status_code == 201, written.text
+    params = {"queueType": "unsigned_users", "min_position": written.json()["position"], "wait_seconds": 10}
+    queue = httpx.get(f"{base}/api/queue/getQueue", params=params, headers=headers, timeout=20)
+    assert queue.status_code == 200, queue.text
+    return written.json()["ids"]["entry_id"] in {entry["id"] for entry in queue.json()["entries"]}
 
 
 def test_a_port_already_in_use_is_refused_with_one_line(sqlite_url: str) -> None:
