@@ -31,6 +31,7 @@ import uvicorn
 APP = "infrastructure.api.app:create_app_from_env"
 STARTUP_FAILURE = 3
 SERVING_AFTER = 5.0  # a worker that dies sooner than this after its start failed to start
+FOLLOWER_RETRY_SECONDS = 30.0  # after a projection failure (a poison event is never skipped)
 
 
 def reuse_port_supported() -> bool:
@@ -94,7 +95,11 @@ def follow_live_tables(parent: int, interval: float) -> None:
         except OperationRefused:
             stop.wait(5.0)
             continue
-        runner.follow(stop, interval=interval)
+        try:
+            runner.follow(stop, interval=interval)
+        except Exception as error:  # the API keeps serving; /ready shows the lag growing
+            print(f"convtrack serve: {error}; retrying in {FOLLOWER_RETRY_SECONDS:.0f} s", file=sys.stderr)
+            stop.wait(FOLLOWER_RETRY_SECONDS)
 
 
 def run_workers(host: str, port: int, workers: int, log_level: str = "warning", poll_interval: float = 0.2) -> int:
@@ -130,12 +135,13 @@ def run_workers(host: str, port: int, workers: int, log_level: str = "warning", 
         for index, (process, started) in enumerate(running):
             if process.is_alive():
                 continue
+            role = "follower" if index == workers else "worker"
             if time.monotonic() - started < SERVING_AFTER or process.exitcode == STARTUP_FAILURE:
-                print(f"convtrack serve: worker {process.pid} failed to start ({process.exitcode})", file=sys.stderr)
+                print(f"convtrack serve: {role} {process.pid} failed to start ({process.exitcode})", file=sys.stderr)
                 code = STARTUP_FAILURE
                 stopping.set()
                 break
-            print(f"convtrack serve: worker {process.pid} died ({process.exitcode}); restarting", file=sys.stderr)
+            print(f"convtrack serve: {role} {process.pid} died ({process.exitcode}); restarting", file=sys.stderr)
             running[index] = start(follower=index == workers)
     for process, _ in running:
         if process.is_alive() and process.pid is not None:

@@ -7,6 +7,7 @@ whose parent is killed stop by themselves."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.workers import reuse_port_supported
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.integration.projections.test_runner import tracker_with_one_agent
 from tests.support.mariadb_server import free_port
 from tests.support.processes import start_convtrack
 
@@ -179,3 +181,33 @@ def _age(pid: int) -> float:
     ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
     uptime = float(Path("/proc/uptime").read_text().split()[0])
     return uptime - ticks / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_projection_failure_leaves_the_api_serving_and_names_the_position(sqlite_url: str) -> None:
+    tracker = tracker_with_one_agent(sqlite_url)
+    key = ApiKeys(tracker.sql_recorder.engine).create("test")
+    tracker.agents = None  # a writer that did not check agents: this event cannot be projected
+    poison = tracker.record_conversion(user_id=2, conversion_type="signed", primary_agent_id=404)
+    port = free_port()
+    serve = start_convtrack(sqlite_url, "serve", "--port", str(port), "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base)
+        time.sleep(max(0.0, 7.0 - _age(serve.pid)))  # past the time a failing child would stop the server
+        assert serve.poll() is None
+        written = httpx.post(
+            f"{base}/api/call-attempts",
+            json={"user_id": 7, "agent_id": 1, "outcome": "answered"},
+            headers={"X-API-Key": key},
+            timeout=10,
+        )
+        assert written.status_code == 201, written.text
+        health = httpx.get(f"{base}/health", timeout=10).json()
+        assert health["projected"] < (poison.position or 0) <= health["head"]
+    finally:
+        serve.terminate()
+        _, stderr = serve.communicate(timeout=60)
+    stopped = [line for line in stderr.splitlines() if "cannot apply event at position" in line]
+    named = {int(re.search(r"at position (\d+)", line).group(1)) for line in stopped}  # type: ignore[union-attr]
+    assert len(named) == 1 and 0 < named.pop() <= (poison.position or 0), stderr
+    assert all(line.endswith("retrying in 30 s") for line in stopped)
