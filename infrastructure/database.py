@@ -11,9 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pymysql.converters
+from pymysql.constants import FIELD_TYPE
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
@@ -63,6 +66,30 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     return engine
 
 
+def _conversions() -> dict[Any, Any]:
+    """PyMySQL's conversions, with DATETIME and TIMESTAMP parsed by the C-implemented
+    ``datetime.fromisoformat`` instead of PyMySQL's regular expression: reading legacy
+    rows spent 12% of the bootstrap there."""
+    conversions = dict(pymysql.converters.conversions)
+    conversions[FIELD_TYPE.DATETIME] = datetime_from_server
+    conversions[FIELD_TYPE.TIMESTAMP] = datetime_from_server
+    return conversions
+
+
+def datetime_from_server(value: str | bytes) -> datetime | str | None:
+    """What ``pymysql.converters.convert_datetime`` returns, faster: the server sends
+    ``YYYY-MM-DD hh:mm:ss[.fraction]``; anything else (a zero date) goes to PyMySQL's
+    converter, which returns it unchanged."""
+    text = value.decode("ascii", "replace") if isinstance(value, bytes | bytearray) else value
+    if len(text) >= 19 and text[10] == " " and text[4] == "-":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    result: datetime | str | None = pymysql.converters.convert_datetime(value)
+    return result
+
+
 def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
     """Pessimistic disconnect handling for connections that sat idle in the pool: one
     that was returned more than ``idle_seconds`` ago is pinged at checkout, and a dead
@@ -97,7 +124,7 @@ def _mysql_engine(url: str, *, read_only: bool, pool_size: int, ping_after_idle:
         pool_size=pool_size,
         max_overflow=pool_size,  # connections are opened lazily; an API worker runs up to 40 requests at once
         isolation_level="READ COMMITTED",
-        connect_args={"init_command": init, "autocommit": False},
+        connect_args={"init_command": init, "autocommit": False, "conv": _conversions()},
     )
     _ping_idle_connections(engine, ping_after_idle)
     if read_only:
