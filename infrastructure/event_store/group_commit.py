@@ -51,10 +51,13 @@ class PendingSave:
 
 
 class GroupCommitter:
-    def __init__(self, engine: Engine, write: Write, after_commit: Callable[[], None]) -> None:
+    def __init__(self, engine: Engine, write: Write, after_commit: Callable[[], None], *, inline: bool = False) -> None:
         """``write(conn, saves)`` inserts the saves within the caller's write transaction
-        and fills each save's ``ids``; ``after_commit`` runs once a group has committed."""
+        and fills each save's ``ids``; ``after_commit`` runs once a group has committed.
+        ``inline``: commit each save in the caller's own thread (an in-memory SQLite
+        database exists once per thread, so another thread would write elsewhere)."""
         self.engine = engine
+        self.inline = inline
         self._write = write
         self._after_commit = after_commit
         self._queue: deque[PendingSave] = deque()
@@ -63,14 +66,20 @@ class GroupCommitter:
         self._pid = 0
 
     def commit(self, save: PendingSave) -> list[int]:
-        with self._wakeup:
-            self._start_if_needed()
-            self._queue.append(save)
-            self._wakeup.notify()
+        if self.inline:
+            self._commit_group([save])  # sets done, with the ids or the error
+        else:
+            self._enqueue(save)
         save.done.wait()
         if save.error is not None:
             raise save.error
         return save.ids
+
+    def _enqueue(self, save: PendingSave) -> None:
+        with self._wakeup:
+            self._start_if_needed()
+            self._queue.append(save)
+            self._wakeup.notify()
 
     def _start_if_needed(self) -> None:
         if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():

@@ -55,7 +55,8 @@ class SqlEventRecorder(ApplicationRecorder):
         self.sql = CommandSql(engine, self.events, self.writer_lock, self.idempotency)
         self._subscriptions: list[PollingSubscription] = []
         self._subscriptions_lock = threading.Lock()
-        self._committer = GroupCommitter(engine, self._write_group, self._wake_subscriptions)
+        in_memory = is_sqlite(engine) and engine.url.database in (None, "", ":memory:")
+        self._committer = GroupCommitter(engine, self._write_group, self._wake_subscriptions, inline=in_memory)
         self._local = threading.local()
 
     # ------------------------------------------------------------------ schema

@@ -18,7 +18,7 @@ from infrastructure.database import write_transaction
 from infrastructure.event_store.group_commit import PendingSave
 from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
 from infrastructure.settings import Settings
-from infrastructure.wiring import open_recorder
+from infrastructure.wiring import open_recorder, open_tracker
 
 
 class HeldCommitter:
@@ -190,3 +190,14 @@ def test_any_other_error_fails_every_save_of_the_group_and_commits_none_of_it(re
     assert recorder.count_events() == 1 and recorder.max_notification_id() == 1
     assert recorder.idempotency_record("k-x") is None
     assert list(recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "test:Event", b"{}")])) == [2]
+
+
+def test_an_in_memory_sqlite_tracker_commits_in_the_callers_thread() -> None:
+    """An in-memory SQLite database exists once per thread: a committer thread would write
+    to another, empty database ("no such table")."""
+    tracker = open_tracker(Settings(database_url="sqlite://"))
+    first = tracker.record_call_attempt(user_id=1, agent_id=1, outcome="answered", idempotency_key="k")
+    again = tracker.record_call_attempt(user_id=1, agent_id=1, outcome="answered", idempotency_key="k")
+    assert (first.position, first.replayed) == (2, False)
+    assert (again.position, again.replayed) == (2, True)
+    assert tracker.get_score(1).version == 2
