@@ -24,6 +24,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 
 import uvicorn
@@ -49,6 +50,17 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def watch_parent(parent: int, stop: Callable[[], None]) -> None:
+    """Call ``stop`` once this process's parent is gone (the supervisor was killed)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
     try:
@@ -59,13 +71,10 @@ def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
     config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
     server = uvicorn.Server(config)
 
-    def watch_parent() -> None:
-        while not server.should_exit:
-            if os.getppid() != parent:
-                server.should_exit = True
-            time.sleep(0.5)
+    def stop() -> None:
+        server.should_exit = True
 
-    threading.Thread(target=watch_parent, daemon=True).start()
+    watch_parent(parent, stop)
     server.run(sockets=[sock])
 
 
@@ -82,12 +91,7 @@ def follow_live_tables(parent: int, interval: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
-    def watch_parent() -> None:
-        while not stop.wait(0.5):
-            if os.getppid() != parent:
-                stop.set()
-
-    threading.Thread(target=watch_parent, daemon=True).start()
+    watch_parent(parent, stop.set)
     tracker = open_tracker(Settings())
     while not stop.is_set():
         try:

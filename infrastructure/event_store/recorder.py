@@ -108,12 +108,9 @@ class SqlEventRecorder(ApplicationRecorder):
         """Insert within the caller's transaction (which must be a write transaction)."""
         if not stored_events:
             return []
-        rows = _event_rows(stored_events)
-        first = self.lock_and_next_id(conn)
-        ids = list(range(first, first + len(rows)))
-        with driver_cursor(conn) as cursor:
-            cursor.executemany(self.sql.insert_event, [(i, *row) for i, row in zip(ids, rows, strict=True)])
-        return ids
+        save = PendingSave(_event_rows(stored_events), None)
+        self._write_group(conn, [save])
+        return save.ids
 
     def lock_and_next_id(self, conn: Connection) -> int:
         """Serialise writers and return the next notification id."""
