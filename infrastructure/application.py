@@ -28,6 +28,7 @@ from domain.conversion import Conversion
 from domain.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    ConvTrackError,
     IdempotencyKeyReused,
     UnknownAgent,
     UnknownConversion,
@@ -351,11 +352,17 @@ class ConversionTracker(Application):
             check_varchar("idempotency_key", key)
         for attempt in range(MAX_ATTEMPTS):
             # one pooled connection for this attempt's reads, returned before the save;
-            # each attempt reads afresh (on SQLite a read transaction is a snapshot)
+            # each attempt reads afresh (on SQLite a read transaction is a snapshot).
+            # A key is not looked up first: the save refuses a key already recorded (the
+            # group commit checks every key of a group in one statement), and a retry
+            # that the rules now refuse (the user is converted) finds its first result here.
             with self.sql_recorder.reading():
-                if key is not None and attempt == 0 and (first := self._replay(key, command, fingerprint)):
-                    return first
-                aggregates, ids = action()
+                try:
+                    aggregates, ids = action()
+                except ConvTrackError:
+                    if key is not None and (first := self._replay(key, command, fingerprint)):
+                        return first
+                    raise
             record = IdempotencyRecord(key, command, fingerprint, ids) if key is not None else None
             try:
                 recordings = self.save(*aggregates, idempotency=record)

@@ -39,13 +39,16 @@ def reuse_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """Bound, not yet listening: uvicorn listens on it once the app has started. A
+    listening socket would join the port's group at once, and the kernel would queue
+    new connections on it while the worker is still starting (opening its pool), so
+    they waited for that worker instead of going to a ready one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
@@ -64,11 +67,11 @@ def watch_parent(parent: int, stop: Callable[[], None]) -> None:
 def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
     try:
-        sock = listening_socket(host, port)
+        sock = reuse_port_socket(host, port)
     except OSError as error:
         print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False)
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False, backlog=2048)
     server = uvicorn.Server(config)
 
     def stop() -> None:

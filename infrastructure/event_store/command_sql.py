@@ -66,8 +66,16 @@ class CommandSql:
             f"SELECT {', '.join(quote(c) for c in kept[:5])} FROM {table(idempotency)} "
             f"WHERE {quote('idempotency_key')} = {mark}"
         )
+        self._keys_in = (
+            f"SELECT {quote('idempotency_key')} FROM {table(idempotency)} WHERE {quote('idempotency_key')} IN "
+        )
+        self._mark = mark
         # created_at is written as the column type writes it (SQLite keeps a string)
         process: Callable[[Any], Any] | None = idempotency.c.created_at.type.dialect_impl(dialect).bind_processor(
             dialect
         )
         self.created_at: Callable[[Any], Any] = process or (lambda value: value)
+
+    def recorded_keys(self, count: int) -> str:
+        """Which of ``count`` idempotency keys are already recorded."""
+        return f"{self._keys_in}({', '.join([self._mark] * count)})"

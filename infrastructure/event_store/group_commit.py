@@ -13,6 +13,8 @@ one commit. Each caller still learns its own ids, or its own error:
 - if the database rejects a group (an event written meanwhile by another process), the
   group is rolled back and its saves are committed one by one, so only the save that
   really clashed gets the IntegrityError (and its command is retried on fresh state);
+- a save whose idempotency key is already recorded is refused alone (the write checks
+  every key of the group in one statement), so a retried request costs no other caller;
 - any other error is every caller's error, and nothing of that group is committed.
 Nothing is acknowledged before its transaction has committed.
 """
@@ -112,7 +114,7 @@ class GroupCommitter:
                 _fail(group, error)
                 return
             for save in group:  # find the save that clashed with another process's write
-                save.ids = []
+                save.ids, save.error = [], None
                 self._commit_alone(save)
             return
         except BaseException as error:

@@ -88,9 +88,13 @@ class SqlEventRecorder(ApplicationRecorder):
 
     def _write_group(self, conn: Connection, saves: list[PendingSave]) -> None:
         """Within one write transaction: every save's events, ids in the saves' order,
-        then every idempotency record with the position of its own command's last event."""
+        then every idempotency record with the position of its own command's last event.
+        A save whose idempotency key is already recorded (a retried request) is refused
+        alone, with an IntegrityError, before anything is written: one statement for the
+        whole group instead of one lookup per command, and the others still commit."""
+        first = self.lock_and_next_id(conn) if saves else 0
+        saves = self._refuse_recorded_keys(conn, saves)
         rows = [row for save in saves for row in save.rows]
-        first = self.lock_and_next_id(conn) if rows else 0
         next_id = first
         records = []
         for save in saves:
@@ -103,6 +107,22 @@ class SqlEventRecorder(ApplicationRecorder):
                 cursor.executemany(self.sql.insert_event, [(i, *row) for i, row in enumerate(rows, start=first)])
             if records:
                 cursor.executemany(self.sql.insert_idempotency, records)
+
+    def _refuse_recorded_keys(self, conn: Connection, saves: list[PendingSave]) -> list[PendingSave]:
+        keys = [save.idempotency_key for save in saves if save.idempotency_key is not None]
+        if not keys:
+            return saves
+        with driver_cursor(conn) as cursor:
+            cursor.execute(self.sql.recorded_keys(len(keys)), keys)
+            recorded = {row[0] for row in cursor.fetchall()}
+        if not recorded:
+            return saves
+        for save in saves:
+            if save.idempotency_key in recorded:
+                save.error = sa_exc.IntegrityError(
+                    "idempotency key", None, Exception(f"idempotency key {save.idempotency_key!r} is already recorded")
+                )
+        return [save for save in saves if save.idempotency_key not in recorded]
 
     def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Insert within the caller's transaction (which must be a write transaction)."""

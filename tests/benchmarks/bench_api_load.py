@@ -36,6 +36,7 @@ from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.support.mariadb_server import MariaDBServer, free_port
 from tests.support.processes import CONVTRACK, convtrack_env
+from tests.support.sockets import LISTENING, socket_inodes
 from tests.support.table_rows import rows_of
 
 
@@ -125,8 +126,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rate", type=float, default=0, help="offered commands/s in all (paced); 0: closed loop")
+    parser.add_argument(
+        "--mariadb-option", action="append", default=[], help="an extra mariadbd option (experiments only)"
+    )
     args = parser.parse_args()
-    server = MariaDBServer(buffer_pool="1G").start()
+    server = MariaDBServer(buffer_pool="1G", options=tuple(args.mariadb_option)).start()
     serve = None
     try:
         url = server.url(server.create_database())
@@ -140,12 +144,14 @@ def main() -> None:
             stderr=subprocess.PIPE,
         )
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        for _ in range(600):  # every worker serving (a worker listens once its app has started)
             try:
-                if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                    break
+                ready = httpx.get(f"{base}/ready", timeout=1).status_code == 200
             except httpx.HTTPError:
-                time.sleep(0.1)
+                ready = False
+            if ready and len(socket_inodes(port, LISTENING)) >= args.workers:
+                break
+            time.sleep(0.1)
         stats: dict[str, object] = {"latencies": [], "outcomes": Counter(), "timeline": []}
         until = time.monotonic() + args.seconds
         threads = [

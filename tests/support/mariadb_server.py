@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 class MariaDBServer:
-    def __init__(self, *, buffer_pool: str = "256M") -> None:
+    def __init__(self, *, buffer_pool: str = "256M", options: tuple[str, ...] = ()) -> None:
         self.binary = find_mariadbd()
         if self.binary is None:
             raise RuntimeError("mariadbd not found: apt-get install mariadb-server (.ci/run does it)")
@@ -41,6 +41,7 @@ class MariaDBServer:
         self.socket = self.base / "mysqld.sock"
         self.port = free_port()
         self.buffer_pool = buffer_pool
+        self.options = options  # extra mariadbd options (benchmark experiments)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MariaDBServer:
@@ -76,6 +77,7 @@ class MariaDBServer:
                 "--character-set-server=utf8mb4",
                 "--collation-server=utf8mb4_unicode_ci",
                 f"--pid-file={self.base / 'mysqld.pid'}",
+                *self.options,
                 *user,
             ],
             stdout=log,

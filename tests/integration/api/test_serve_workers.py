@@ -25,6 +25,7 @@ from infrastructure.wiring import open_tracker
 from tests.integration.projections.test_runner import tracker_with_one_agent
 from tests.support.mariadb_server import free_port
 from tests.support.processes import start_convtrack
+from tests.support.sockets import ESTABLISHED, LISTENING, socket_inodes
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT spreading is Linux-only")
 
@@ -45,19 +46,8 @@ def child_pids(parent: int) -> list[int]:
     return sorted(found)
 
 
-def socket_inodes(port: int, state: str) -> set[str]:
-    """Inodes of TCP sockets on local ``port`` in ``state`` (01 established, 0A listening)."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
-                inodes.add(fields[9])
-    return inodes
-
-
 def connections_per_worker(pids: list[int], port: int) -> Counter[int]:
-    inodes = socket_inodes(port, "01")
+    inodes = socket_inodes(port, ESTABLISHED)
     owned: Counter[int] = Counter()
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -169,7 +159,7 @@ def test_a_port_already_in_use_is_refused_with_one_line(sqlite_url: str) -> None
 
 def _listening(pid: int, port: int) -> bool:
     """Whether process ``pid`` owns a listening socket on ``port``."""
-    inodes = socket_inodes(port, "0A")
+    inodes = socket_inodes(port, LISTENING)
     try:
         return any(os.readlink(fd)[8:-1] in inodes for fd in Path(f"/proc/{pid}/fd").iterdir())
     except OSError:
@@ -211,3 +201,49 @@ def test_a_projection_failure_leaves_the_api_serving_and_names_the_position(sqli
     named = {int(re.search(r"at position (\d+)", line).group(1)) for line in stopped}  # type: ignore[union-attr]
     assert len(named) == 1 and 0 < named.pop() <= (poison.position or 0), stderr
     assert all(line.endswith("retrying in 30 s") for line in stopped)
+
+
+def test_a_starting_worker_takes_no_connection_until_its_app_has_started() -> None:
+    """The kernel spreads connections over every listening SO_REUSEPORT socket: a worker
+    that listened before its app started (its lifespan opens the pool) held connections
+    that a ready worker could have answered."""
+    import asyncio
+    import threading
+
+    import uvicorn
+
+    from infrastructure.api.workers import reuse_port_socket
+
+    started, release = threading.Event(), threading.Event()
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        if scope["type"] == "lifespan":
+            message = await receive()  # type: ignore[operator]
+            assert message["type"] == "lifespan.startup"
+            started.set()
+            await asyncio.get_running_loop().run_in_executor(None, release.wait, 20)
+            await send({"type": "lifespan.startup.complete"})  # type: ignore[operator]
+            await receive()  # type: ignore[operator]
+            await send({"type": "lifespan.shutdown.complete"})  # type: ignore[operator]
+            return
+        await send({"type": "http.response.start", "status": 204, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [reuse_port_socket("127.0.0.1", port)]})
+    thread.start()
+    try:
+        assert started.wait(20)
+        with pytest.raises(ConnectionRefusedError):  # nothing listens yet: a client goes elsewhere
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        release.set()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert httpx.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 204
+    finally:
+        release.set()
+        server.should_exit = True
+        thread.join(20)

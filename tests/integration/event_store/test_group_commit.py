@@ -174,6 +174,30 @@ def test_one_idempotency_key_twice_in_a_group_records_once(recorder: SqlEventRec
     assert recorder.count_events() == 2
 
 
+def test_a_retried_key_is_refused_alone_and_the_rest_of_its_group_commits_in_one_transaction(
+    recorder: SqlEventRecorder,
+) -> None:
+    results: dict[str, Any] = {}
+    saver(recorder, results)("original", uuid.uuid4(), [1], key="k-retried").join(20)
+    held, first = hold_first_group(recorder, results)
+    start = saver(recorder, results)
+    others = {f"s{i}": uuid.uuid4() for i in range(3)}
+    threads = [start("retry", uuid.uuid4(), [1], key="k-retried")]
+    threads += [start(name, aggregate, [1], key=f"k-{name}") for name, aggregate in others.items()]
+    wait_until(lambda: held.queued() == 4)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 4]  # one transaction: the refusal did not split the group
+    assert isinstance(results["retry"], IntegrityError)
+    assert sorted(i for name in others for i in results[name]) == [3, 4, 5]
+    record = recorder.idempotency_record("k-retried")
+    assert record is not None and record.result == {"by": "original"} and record.position == 1
+    assert all(recorder.idempotency_record(f"k-{name}") is not None for name in others)
+    assert recorder.count_events() == 5
+
+
 def test_any_other_error_fails_every_save_of_the_group_and_commits_none_of_it(recorder: SqlEventRecorder) -> None:
     results: dict[str, Any] = {}
     held, first = hold_first_group(recorder, results)

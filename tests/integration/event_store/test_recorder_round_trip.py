@@ -3,7 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+import pytest
+
 from domain.call_queue_entry import CallQueueEntry
+from domain.errors import IdempotencyKeyReused
 from domain.user_call_score import UserCallScore
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
@@ -77,4 +80,20 @@ def test_a_command_retried_with_the_same_idempotency_key_records_once(database_u
     before = tracker.sql_recorder.count_events()
     second = tracker.record_conversion(user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1")
     assert second.replayed and second.ids == first.ids and second.position == first.position
+    assert tracker.sql_recorder.count_events() == before
+
+
+def test_a_retry_the_rules_would_accept_again_is_refused_by_the_save_and_answers_the_first_result(
+    database_url: str,
+) -> None:
+    """A call attempt can be recorded any number of times: only the recorded key tells a
+    retry from a new attempt (the save refuses it; the first result is answered)."""
+    tracker = open_tracker(Settings(database_url=database_url))
+    first = tracker.record_call_attempt(user_id=8, agent_id=2, outcome="busy", idempotency_key="attempt-1")
+    before = tracker.sql_recorder.count_events()
+    again = tracker.record_call_attempt(user_id=8, agent_id=2, outcome="busy", idempotency_key="attempt-1")
+    assert again.replayed and again.ids == first.ids and again.position == first.position
+    assert tracker.get_score(8).total_attempts == 1
+    with pytest.raises(IdempotencyKeyReused):
+        tracker.record_call_attempt(user_id=8, agent_id=3, outcome="busy", idempotency_key="attempt-1")
     assert tracker.sql_recorder.count_events() == before
