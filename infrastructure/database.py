@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pymysql.converters
-from pymysql.constants import FIELD_TYPE
+from pymysql.constants import CLIENT, FIELD_TYPE
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
@@ -113,18 +113,21 @@ def _ping_idle_connections(engine: Engine, idle_seconds: float) -> None:
             raise exc.DisconnectionError(f"an idle pooled connection was dead: {error}") from error
 
 
-def _mysql_engine(url: str, *, read_only: bool, pool_size: int, ping_after_idle: float) -> Engine:
+def _mysql_engine(url: str, *, read_only: bool, pool_size: int, ping_after_idle: float, **options: Any) -> Engine:
     parsed = make_url(url)
     query = dict(parsed.query)
     query.setdefault("charset", "utf8mb4")
     init = f"SET time_zone='+00:00', sql_mode='{STRICT_SQL_MODE}'"
+    connect_args = {"init_command": init, "autocommit": False, "conv": _conversions()}
+    connect_args.update(options.pop("connect_args", {}))
+    settings: dict[str, Any] = {"isolation_level": "READ COMMITTED", **options}
     engine = create_engine(
         parsed.set(query=query),
         pool_recycle=3600,
         pool_size=pool_size,
         max_overflow=pool_size,  # connections are opened lazily; an API worker runs up to 40 requests at once
-        isolation_level="READ COMMITTED",
-        connect_args={"init_command": init, "autocommit": False, "conv": _conversions()},
+        connect_args=connect_args,
+        **settings,
     )
     _ping_idle_connections(engine, ping_after_idle)
     if read_only:
@@ -135,6 +138,41 @@ def _mysql_engine(url: str, *, read_only: bool, pool_size: int, ping_after_idle:
                 cursor.execute("SET SESSION TRANSACTION READ ONLY")
 
     return engine
+
+
+def command_engines(engine: Engine) -> tuple[Engine, Engine] | None:
+    """MariaDB/MySQL: two small engines beside ``engine`` for the event store's command
+    path, each saving round trips (``None`` on SQLite, where everything stays on ``engine``).
+
+    - *reads*: autocommit sessions for loading aggregates. Under READ COMMITTED every
+      statement reads the latest commits anyway, so a transaction around a command's reads
+      added nothing but the ROLLBACK the pool sent when the connection came back.
+    - *commits*: one connection for the group committer, allowed several statements per
+      round trip (``CLIENT.MULTI_STATEMENTS``), so a group holds the writer lock for two
+      round trips instead of six. Only the recorder's own statements run there, with every
+      value escaped by the driver. It ends every transaction itself (no reset on return).
+    """
+    if is_sqlite(engine):
+        return None
+    url = engine.url.render_as_string(hide_password=False)
+    reads = _mysql_engine(
+        url,
+        read_only=False,
+        pool_size=10,  # up to 20: a command holds its read connection only while it loads
+        ping_after_idle=2.0,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+        connect_args={"autocommit": True},
+    )
+    commits = _mysql_engine(
+        url,
+        read_only=False,
+        pool_size=1,
+        ping_after_idle=2.0,
+        pool_reset_on_return=None,
+        connect_args={"client_flag": CLIENT.MULTI_STATEMENTS | CLIENT.FOUND_ROWS},
+    )
+    return reads, commits
 
 
 def warm_pool(engine: Engine, connections: int) -> None:

@@ -39,7 +39,7 @@ from infrastructure.wiring import open_tracker
 
 log = logging.getLogger("convtrack.api")
 COMMAND_THREADS = 40
-WARM_CONNECTIONS = 16
+WARM_CONNECTIONS = 10
 ENTRY_ID = Annotated[str, Path(min_length=1, max_length=191)]
 IDEMPOTENCY_KEY = Annotated[str | None, Header(alias="Idempotency-Key", max_length=191)]
 MinPosition = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Wait until projected up to here")]
@@ -72,7 +72,8 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tracker = open_tracker(settings)
-        warm_pool(tracker.sql_recorder.engine, WARM_CONNECTIONS)
+        warm_pool(tracker.sql_recorder.read_engine, WARM_CONNECTIONS)  # the commands' reads
+        warm_pool(tracker.sql_recorder.engine, 4)  # queries, API keys, /ready
         try:
             tables = open_live_tables(tracker)
             read_model: ReadModel | None = ReadModel(tracker.sql_recorder.engine, tables)

@@ -29,8 +29,8 @@ def driver_cursor(conn: Connection) -> Iterator[Any]:
     try:
         yield cursor
     except driver_error as error:
-        lost = conn.dialect.is_disconnect(error, dbapi_connection, cursor)
-        if lost:
+        lost = conn.invalidated or conn.dialect.is_disconnect(error, dbapi_connection, cursor)
+        if lost and not conn.invalidated:
             conn.invalidate(error)
         raise sa_exc.DBAPIError.instance(
             None, None, error, driver_error, connection_invalidated=lost, dialect=conn.dialect
@@ -49,19 +49,19 @@ class CommandSql:
         self.lock_writers = f"SELECT {quote('id')} FROM {table(writer_lock)} WHERE {quote('id')} = 1 FOR UPDATE"
         self.max_id = f"SELECT MAX({quote('id')}) FROM {table(events)}"
         columns = ("id", "originator_id", "originator_version", "topic", "state")
-        self.insert_event = (
-            f"INSERT INTO {table(events)} ({', '.join(quote(c) for c in columns)}) "
-            f"VALUES ({', '.join([mark] * len(columns))})"
-        )
+        self.insert_event_prefix = f"INSERT INTO {table(events)} ({', '.join(quote(c) for c in columns)}) VALUES "
+        self.event_values = f"({', '.join([mark] * len(columns))})"
+        self.insert_event = self.insert_event_prefix + self.event_values
         self.select_events = (
             f"SELECT {quote('originator_version')}, {quote('topic')}, {quote('state')} FROM {table(events)} "
             f"WHERE {quote('originator_id')} = {mark} ORDER BY {quote('originator_version')}"
         )
         kept = ("idempotency_key", "command", "fingerprint", "result", "position", "created_at")
-        self.insert_idempotency = (
-            f"INSERT INTO {table(idempotency)} ({', '.join(quote(c) for c in kept)}) "
-            f"VALUES ({', '.join([mark] * len(kept))})"
+        self.insert_idempotency_prefix = (
+            f"INSERT INTO {table(idempotency)} ({', '.join(quote(c) for c in kept)}) VALUES "
         )
+        self.idempotency_values = f"({', '.join([mark] * len(kept))})"
+        self.insert_idempotency = self.insert_idempotency_prefix + self.idempotency_values
         self.select_idempotency = (
             f"SELECT {', '.join(quote(c) for c in kept[:5])} FROM {table(idempotency)} "
             f"WHERE {quote('idempotency_key')} = {mark}"

@@ -28,13 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
-from infrastructure.database import write_transaction
-
 EventRow = tuple[bytes, int, str, bytes]
-Write = Callable[[Connection, "list[PendingSave]"], None]
+Transact = Callable[["list[PendingSave]"], None]
 
 MAX_GROUP = 500
 
@@ -53,14 +50,14 @@ class PendingSave:
 
 
 class GroupCommitter:
-    def __init__(self, engine: Engine, write: Write, after_commit: Callable[[], None], *, inline: bool = False) -> None:
-        """``write(conn, saves)`` inserts the saves within the caller's write transaction
-        and fills each save's ``ids``; ``after_commit`` runs once a group has committed.
-        ``inline``: commit each save in the caller's own thread (an in-memory SQLite
-        database exists once per thread, so another thread would write elsewhere)."""
-        self.engine = engine
+    def __init__(self, transact: Transact, after_commit: Callable[[], None], *, inline: bool = False) -> None:
+        """``transact(saves)`` writes and commits the saves in one transaction, filling
+        each save's ``ids`` (or its own ``error``), and raises if nothing was committed;
+        ``after_commit`` runs once a group has committed. ``inline``: commit each save in
+        the caller's own thread (an in-memory SQLite database exists once per thread, so
+        another thread would write elsewhere)."""
         self.inline = inline
-        self._write = write
+        self._transact = transact
         self._after_commit = after_commit
         self._queue: deque[PendingSave] = deque()
         self._wakeup = threading.Condition()
@@ -107,8 +104,7 @@ class GroupCommitter:
 
     def _commit_group(self, group: list[PendingSave]) -> None:
         try:
-            with write_transaction(self.engine) as conn:
-                self._write(conn, group)
+            self._transact(group)
         except sa_exc.IntegrityError as error:
             if len(group) == 1:
                 _fail(group, error)
@@ -124,8 +120,7 @@ class GroupCommitter:
 
     def _commit_alone(self, save: PendingSave) -> None:
         try:
-            with write_transaction(self.engine) as conn:
-                self._write(conn, [save])
+            self._transact([save])
         except BaseException as error:
             _fail([save], error)
             return

@@ -30,10 +30,12 @@ from sqlalchemy import Connection, Engine, MetaData, func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from domain.values import utc_now
-from infrastructure.database import is_sqlite, schema_lock, write_transaction
+from infrastructure.database import command_engines, is_sqlite, schema_lock, write_transaction
 from infrastructure.event_store.command_sql import CommandSql, driver_cursor
 from infrastructure.event_store.group_commit import EventRow, GroupCommitter, PendingSave
 from infrastructure.event_store.tables import event_store_tables
+
+FUSED_STATE_BYTES = 512 * 1024  # above this, a group's inserts go as the driver splits them
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,11 @@ class SqlEventRecorder(ApplicationRecorder):
         self._subscriptions: list[PollingSubscription] = []
         self._subscriptions_lock = threading.Lock()
         in_memory = is_sqlite(engine) and engine.url.database in (None, "", ":memory:")
-        self._committer = GroupCommitter(engine, self._write_group, self._wake_subscriptions, inline=in_memory)
+        companions = command_engines(engine)
+        # command reads and group commits on their own engines on MariaDB (database.py)
+        self.read_engine: Engine = companions[0] if companions else engine
+        self._commit_engine: Engine | None = companions[1] if companions else None
+        self._committer = GroupCommitter(self._transact, self._wake_subscriptions, inline=in_memory)
         self._local = threading.local()
 
     # ------------------------------------------------------------------ schema
@@ -86,43 +92,97 @@ class SqlEventRecorder(ApplicationRecorder):
         except sa_exc.OperationalError as error:
             raise OperationalError(str(error.orig)) from error
 
+    def _transact(self, saves: list[PendingSave]) -> None:
+        """One group's whole write transaction (run by the group committer)."""
+        if self._commit_engine is None:
+            with write_transaction(self.engine) as conn:
+                self._write_group(conn, saves)
+            return
+        with self._commit_engine.connect() as conn, driver_cursor(conn) as cursor:
+            try:
+                self._write_group_fused(cursor, saves)
+            except BaseException:
+                try:
+                    cursor.connection.rollback()
+                except Exception:
+                    conn.invalidate()  # never pool a connection that may still hold the writer lock
+                raise
+
     def _write_group(self, conn: Connection, saves: list[PendingSave]) -> None:
-        """Within one write transaction: every save's events, ids in the saves' order,
-        then every idempotency record with the position of its own command's last event.
-        A save whose idempotency key is already recorded (a retried request) is refused
-        alone, with an IntegrityError, before anything is written: one statement for the
-        whole group instead of one lookup per command, and the others still commit."""
+        """Within the caller's write transaction: every save's events, ids in the saves'
+        order, then every idempotency record with the position of its own command's last
+        event. A save whose idempotency key is already recorded (a retried request) is
+        refused alone, with an IntegrityError, before anything is written: one statement
+        for the whole group instead of one lookup per command, and the others still commit."""
         first = self.lock_and_next_id(conn) if saves else 0
-        saves = self._refuse_recorded_keys(conn, saves)
-        rows = [row for save in saves for row in save.rows]
-        next_id = first
-        records = []
-        for save in saves:
-            save.ids = list(range(next_id, next_id + len(save.rows)))
-            next_id += len(save.rows)
-            if save.extra is not None:
-                records.append(self._idempotency_row(save.extra, save.ids[-1] if save.ids else None))
+        keys = _keys(saves)
+        recorded: set[str] = set()
         with driver_cursor(conn) as cursor:
+            if keys:
+                cursor.execute(self.sql.recorded_keys(len(keys)), keys)
+                recorded = {row[0] for row in cursor.fetchall()}
+            rows, records = self._assign(saves, first, recorded)
             if rows:
-                cursor.executemany(self.sql.insert_event, [(i, *row) for i, row in enumerate(rows, start=first)])
+                cursor.executemany(self.sql.insert_event, rows)
             if records:
                 cursor.executemany(self.sql.insert_idempotency, records)
 
-    def _refuse_recorded_keys(self, conn: Connection, saves: list[PendingSave]) -> list[PendingSave]:
-        keys = [save.idempotency_key for save in saves if save.idempotency_key is not None]
-        if not keys:
-            return saves
-        with driver_cursor(conn) as cursor:
-            cursor.execute(self.sql.recorded_keys(len(keys)), keys)
+    def _write_group_fused(self, cursor: Any, saves: list[PendingSave]) -> None:
+        """``_write_group`` and the commit in two round trips (MariaDB/MySQL, on the
+        committer's multi-statement connection): the writer lock, the next id and the
+        recorded keys; then the inserts and COMMIT. The server stops at the first failing
+        statement, so COMMIT never runs after a failed insert (the caller rolls back)."""
+        keys = _keys(saves)
+        first_trip = [self.sql.lock_writers, self.sql.max_id]
+        if keys:
+            first_trip.append(cursor.mogrify(self.sql.recorded_keys(len(keys)), keys))
+        cursor.execute(";".join(first_trip))
+        cursor.fetchall()
+        cursor.nextset()
+        first = int(cursor.fetchone()[0] or 0) + 1
+        recorded: set[str] = set()
+        if keys:
+            cursor.nextset()
             recorded = {row[0] for row in cursor.fetchall()}
-        if not recorded:
-            return saves
+        rows, records = self._assign(saves, first, recorded)
+        if sum(len(row[-1]) for row in rows) > FUSED_STATE_BYTES:  # a big save: the driver splits its inserts
+            if rows:
+                cursor.executemany(self.sql.insert_event, rows)
+            if records:
+                cursor.executemany(self.sql.insert_idempotency, records)
+            cursor.connection.commit()
+            return
+        statements = []
+        if rows:
+            values = ",".join(cursor.mogrify(self.sql.event_values, row) for row in rows)
+            statements.append(self.sql.insert_event_prefix + values)
+        if records:
+            values = ",".join(cursor.mogrify(self.sql.idempotency_values, record) for record in records)
+            statements.append(self.sql.insert_idempotency_prefix + values)
+        cursor.execute(";".join([*statements, "COMMIT"]))
+        while cursor.nextset():
+            pass
+
+    def _assign(
+        self, saves: list[PendingSave], first: int, recorded: set[str]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Ids from ``first`` on for the saves not refused, their event rows and their
+        idempotency rows; a save whose key is in ``recorded`` gets its IntegrityError."""
+        rows: list[tuple[Any, ...]] = []
+        records: list[tuple[Any, ...]] = []
+        next_id = first
         for save in saves:
-            if save.idempotency_key in recorded:
+            if save.idempotency_key is not None and save.idempotency_key in recorded:
                 save.error = sa_exc.IntegrityError(
                     "idempotency key", None, Exception(f"idempotency key {save.idempotency_key!r} is already recorded")
                 )
-        return [save for save in saves if save.idempotency_key not in recorded]
+                continue
+            save.ids = list(range(next_id, next_id + len(save.rows)))
+            rows += [(i, *row) for i, row in zip(save.ids, save.rows, strict=True)]
+            next_id += len(save.rows)
+            if save.extra is not None:
+                records.append(self._idempotency_row(save.extra, save.ids[-1] if save.ids else None))
+        return rows, records
 
     def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Insert within the caller's transaction (which must be a write transaction)."""
@@ -159,7 +219,7 @@ class SqlEventRecorder(ApplicationRecorder):
         if getattr(self._local, "conn", None) is not None:
             yield
             return
-        with self.engine.connect() as conn:
+        with self.read_engine.connect() as conn:
             self._local.conn = conn
             try:
                 yield
@@ -172,7 +232,7 @@ class SqlEventRecorder(ApplicationRecorder):
         if shared is not None:
             yield shared
             return
-        with self.engine.connect() as conn:
+        with self.read_engine.connect() as conn:
             yield conn
 
     def idempotency_record(self, key: str) -> IdempotencyRecord | None:
@@ -319,6 +379,10 @@ class PollingSubscription(ListenNotifySubscription[SqlEventRecorder]):
             super().__exit__(*args, **kwargs)
         finally:
             self._poll_thread.join()
+
+
+def _keys(saves: list[PendingSave]) -> list[str]:
+    return [save.idempotency_key for save in saves if save.idempotency_key is not None]
 
 
 def _event_rows(stored_events: Sequence[StoredEvent]) -> list[EventRow]:

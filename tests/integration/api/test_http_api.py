@@ -143,10 +143,10 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(client: TestClie
 def test_a_store_failure_at_commit_is_a_503_to_retry_and_records_nothing(
     database_url: str, api_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def lost_connection(_self: SqlEventRecorder, _conn: object, _saves: object) -> None:
+    def lost_connection(_self: SqlEventRecorder, _saves: object, _first: object, _recorded: object) -> None:
         raise sa_exc.OperationalError("INSERT INTO stored_events ...", None, Exception("Lost connection during query"))
 
-    monkeypatch.setattr(SqlEventRecorder, "_write_group", lost_connection)
+    monkeypatch.setattr(SqlEventRecorder, "_assign", lost_connection)  # inside the group's transaction
     before = events(database_url)
     app = create_app(Settings(database_url=database_url, poll_interval_seconds=0.02))
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -22,24 +22,35 @@ from infrastructure.wiring import open_recorder, open_tracker
 
 
 class HeldCommitter:
-    """Wraps the recorder's group write: records each group's size, holds the first
-    group until released, and can make a chosen group fail after writing."""
+    """Wraps the recorder's group transaction: records each group's size, holds the
+    first group until released, and can make a chosen group fail inside its transaction
+    after its events are inserted (its idempotency insert goes to a missing table)."""
 
     def __init__(self, recorder: SqlEventRecorder) -> None:
         self.recorder = recorder
         self.groups: list[int] = []
         self.gate = threading.Event()
         self.fail_group: int | None = None
-        self._real: Callable[[Any, list[PendingSave]], None] = recorder._committer._write
-        recorder._committer._write = self._write
+        self._real: Callable[[list[PendingSave]], None] = recorder._committer._transact
+        recorder._committer._transact = self._transact
 
-    def _write(self, conn: Any, saves: list[PendingSave]) -> None:
+    def _transact(self, saves: list[PendingSave]) -> None:
         self.groups.append(len(saves))
         if len(self.groups) == 1:
             assert self.gate.wait(20)
-        self._real(conn, saves)
-        if self.fail_group == len(self.groups):
-            raise RuntimeError("the disk is full")
+        if self.fail_group != len(self.groups):
+            self._real(saves)
+            return
+        sql = self.recorder.sql
+        kept = sql.insert_idempotency, sql.insert_idempotency_prefix
+        sql.insert_idempotency = sql.insert_idempotency.replace("stored_events_idempotency", "missing_table")
+        sql.insert_idempotency_prefix = sql.insert_idempotency_prefix.replace(
+            "stored_events_idempotency", "missing_table"
+        )
+        try:
+            self._real(saves)
+        finally:
+            sql.insert_idempotency, sql.insert_idempotency_prefix = kept
 
     def queued(self) -> int:
         return len(self.recorder._committer._queue)
@@ -210,7 +221,8 @@ def test_any_other_error_fails_every_save_of_the_group_and_commits_none_of_it(re
         thread.join(20)
 
     assert held.groups == [1, 2]
-    assert all(isinstance(results[name], RuntimeError) for name in ("x", "y"))
+    errors = [results[name] for name in ("x", "y")]
+    assert all("missing_table" in str(e) and not isinstance(e, IntegrityError) for e in errors), errors
     assert recorder.count_events() == 1 and recorder.max_notification_id() == 1
     assert recorder.idempotency_record("k-x") is None
     assert list(recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "test:Event", b"{}")])) == [2]

@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+from eventsourcing.persistence import OperationalError, StoredEvent
 from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
@@ -36,12 +37,23 @@ def test_an_idle_pooled_connection_killed_by_the_server_is_replaced_at_checkout(
 
 
 def test_a_busy_connection_killed_by_the_server_fails_one_statement_then_the_pool_recovers(mariadb_url: str) -> None:
-    engine = make_engine(mariadb_url, ping_after_idle=3600)
-    recorder = SqlEventRecorder(engine)
+    recorder = SqlEventRecorder(make_engine(mariadb_url))
     recorder.create_tables()
-    engine.dispose()  # one pooled connection from here on
-    kill(mariadb_url, connection_id(engine))
+    kill(mariadb_url, connection_id(recorder.read_engine))  # returned just now: not pinged at checkout
     with pytest.raises(sa_exc.OperationalError) as raised:
         recorder.select_events(uuid.uuid4())  # runs on the driver cursor
     assert raised.value.connection_invalidated
     assert recorder.select_events(uuid.uuid4()) == []
+
+
+def test_a_killed_committer_connection_fails_its_group_and_the_next_group_commits(mariadb_url: str) -> None:
+    recorder = SqlEventRecorder(make_engine(mariadb_url))
+    recorder.create_tables()
+    assert recorder._commit_engine is not None
+    first = uuid.uuid4()
+    assert list(recorder.insert_events([StoredEvent(first, 1, "test:Event", b"{}")])) == [1]
+    kill(mariadb_url, connection_id(recorder._commit_engine))
+    with pytest.raises(OperationalError):
+        recorder.insert_events([StoredEvent(uuid.uuid4(), 1, "test:Event", b"{}")])
+    assert list(recorder.insert_events([StoredEvent(first, 2, "test:Event", b"{}")])) == [2]
+    assert recorder.count_events() == 2
