@@ -70,6 +70,11 @@ class CommandSql:
             f"SELECT {quote('idempotency_key')} FROM {table(idempotency)} WHERE {quote('idempotency_key')} IN "
         )
         self._mark = mark
+        # MariaDB/MySQL, the group committer's one round trip: ids after a session variable
+        self.max_id_into_base = f"SELECT COALESCE(MAX({quote('id')}), 0) INTO @convtrack_base FROM {table(events)}"
+        self.select_base = "SELECT @convtrack_base"
+        self.event_values_after_base = "(@convtrack_base+%s, %s, %s, %s, %s)"
+        self.idempotency_values_after_base = "(%s, %s, %s, %s, @convtrack_base+%s, %s)"
         # created_at is written as the column type writes it (SQLite keeps a string)
         process: Callable[[Any], Any] | None = idempotency.c.created_at.type.dialect_impl(dialect).bind_processor(
             dialect

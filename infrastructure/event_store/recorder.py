@@ -128,40 +128,50 @@ class SqlEventRecorder(ApplicationRecorder):
                 cursor.executemany(self.sql.insert_idempotency, records)
 
     def _write_group_fused(self, cursor: Any, saves: list[PendingSave]) -> None:
-        """``_write_group`` and the commit in two round trips (MariaDB/MySQL, on the
-        committer's multi-statement connection): the writer lock, the next id and the
-        recorded keys; then the inserts and COMMIT. The server stops at the first failing
-        statement, so COMMIT never runs after a failed insert (the caller rolls back)."""
+        """``_write_group`` and its commit in one round trip that holds the writer lock
+        (MariaDB/MySQL, on the committer's multi-statement connection): lock, next id into
+        a session variable, the inserts with ids relative to it, COMMIT. The lock is held
+        only while the server runs them, never while this process waits for its GIL or
+        collects garbage (the other workers' commits queue behind the lock). The server
+        stops at the first failing statement, so COMMIT never follows a failed insert (the
+        caller rolls back). Recorded idempotency keys are looked up first, without the
+        lock: a key recorded in between fails its insert, and the group is split."""
         keys = _keys(saves)
-        first_trip = [self.sql.lock_writers, self.sql.max_id]
-        if keys:
-            first_trip.append(cursor.mogrify(self.sql.recorded_keys(len(keys)), keys))
-        cursor.execute(";".join(first_trip))
-        cursor.fetchall()
-        cursor.nextset()
-        first = int(cursor.fetchone()[0] or 0) + 1
         recorded: set[str] = set()
         if keys:
-            cursor.nextset()
+            cursor.execute(self.sql.recorded_keys(len(keys)), keys)
             recorded = {row[0] for row in cursor.fetchall()}
-        rows, records = self._assign(saves, first, recorded)
-        if sum(len(row[-1]) for row in rows) > FUSED_STATE_BYTES:  # a big save: the driver splits its inserts
-            if rows:
-                cursor.executemany(self.sql.insert_event, rows)
-            if records:
-                cursor.executemany(self.sql.insert_idempotency, records)
-            cursor.connection.commit()
+        if sum(len(row[3]) for save in saves for row in save.rows) > FUSED_STATE_BYTES:
+            self._write_big_group(cursor, saves, recorded)
             return
-        statements = []
+        rows, records = self._assign(saves, 1, recorded)  # ids relative to the stored maximum
+        statements = [self.sql.lock_writers, self.sql.max_id_into_base, self.sql.select_base]
         if rows:
-            values = ",".join(cursor.mogrify(self.sql.event_values, row) for row in rows)
+            values = ",".join(cursor.mogrify(self.sql.event_values_after_base, row) for row in rows)
             statements.append(self.sql.insert_event_prefix + values)
         if records:
-            values = ",".join(cursor.mogrify(self.sql.idempotency_values, record) for record in records)
+            values = ",".join(cursor.mogrify(self.sql.idempotency_values_after_base, record) for record in records)
             statements.append(self.sql.insert_idempotency_prefix + values)
         cursor.execute(";".join([*statements, "COMMIT"]))
+        cursor.nextset()  # the SELECT ... INTO
+        cursor.nextset()
+        base = int(cursor.fetchone()[0])
         while cursor.nextset():
             pass
+        for save in saves:
+            save.ids = [base + i for i in save.ids]
+
+    def _write_big_group(self, cursor: Any, saves: list[PendingSave], recorded: set[str]) -> None:
+        """Over FUSED_STATE_BYTES of events: ids first, then the driver's split inserts."""
+        cursor.execute(";".join([self.sql.lock_writers, self.sql.max_id]))
+        cursor.fetchall()
+        cursor.nextset()
+        rows, records = self._assign(saves, int(cursor.fetchone()[0] or 0) + 1, recorded)
+        if rows:
+            cursor.executemany(self.sql.insert_event, rows)
+        if records:
+            cursor.executemany(self.sql.insert_idempotency, records)
+        cursor.connection.commit()
 
     def _assign(
         self, saves: list[PendingSave], first: int, recorded: set[str]

@@ -209,6 +209,42 @@ def test_a_retried_key_is_refused_alone_and_the_rest_of_its_group_commits_in_one
     assert recorder.count_events() == 5
 
 
+def test_a_key_recorded_after_the_lookup_fails_only_its_own_save(recorder: SqlEventRecorder) -> None:
+    """The keys are looked up before the writer lock is taken: a key that another writer
+    records in between is caught by the unique index, and only its save fails."""
+    results: dict[str, Any] = {}
+    saver(recorder, results)("elsewhere", uuid.uuid4(), [1], key="k-late").join(20)
+    lookup = recorder.sql.recorded_keys
+    recorder.sql.recorded_keys = lambda count: f"{lookup(count)} AND 1 = 0"  # type: ignore[method-assign]
+    held, first = hold_first_group(recorder, results)
+    start = saver(recorder, results)
+    threads = [start("late", uuid.uuid4(), [1], key="k-late"), start("other", uuid.uuid4(), [1, 2], key="k-other")]
+    wait_until(lambda: held.queued() == 2)
+    held.gate.set()
+    for thread in [first, *threads]:
+        thread.join(20)
+
+    assert held.groups == [1, 2, 1, 1]  # the group failed on the unique key, then one by one
+    assert isinstance(results["late"], IntegrityError)
+    assert results["other"] == [3, 4]
+    record = recorder.idempotency_record("k-other")
+    assert record is not None and record.position == 4
+    assert recorder.count_events() == 4
+
+
+def test_a_group_of_over_half_a_megabyte_commits_with_its_own_ids(recorder: SqlEventRecorder) -> None:
+    big = b'{"note":"' + "é\t'\"x".encode() * 150_000 + b'"}'
+    aggregate = uuid.uuid4()
+    ids = recorder.insert_events(
+        [StoredEvent(aggregate, 1, "test:Event", big), StoredEvent(aggregate, 2, "test:Event", b"{}")],
+        idempotency=IdempotencyRecord("k-big", "test", "fingerprint", {"by": "big"}),
+    )
+    assert list(ids) == [1, 2]
+    assert [e.state for e in recorder.select_events(aggregate)] == [big, b"{}"]
+    record = recorder.idempotency_record("k-big")
+    assert record is not None and record.position == 2
+
+
 def test_any_other_error_fails_every_save_of_the_group_and_commits_none_of_it(recorder: SqlEventRecorder) -> None:
     results: dict[str, Any] = {}
     held, first = hold_first_group(recorder, results)
