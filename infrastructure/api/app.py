@@ -65,6 +65,13 @@ class Services:
     follower: threading.Thread | None = None
 
 
+def _start_threads(executor: ThreadPoolExecutor, count: int) -> None:
+    """Start the executor's threads now rather than one per request of the first burst."""
+    started = threading.Barrier(count)
+    for future in [executor.submit(started.wait, 10) for _ in range(count)]:
+        future.result()
+
+
 def create_app(settings: Settings | None = None, *, follow: bool = True) -> FastAPI:
     settings = settings or Settings()
     services: dict[str, Services] = {}
@@ -72,7 +79,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         tracker = open_tracker(settings)
-        warm_pool(tracker.sql_recorder.read_engine, WARM_CONNECTIONS)  # the commands' reads
+        tracker.sql_recorder.open_connections(reads=WARM_CONNECTIONS)
         warm_pool(tracker.sql_recorder.engine, 4)  # queries, API keys, /ready
         try:
             tables = open_live_tables(tracker)
@@ -91,6 +98,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             )
             current.follower.start()
         services["current"] = current
+        _start_threads(current.commands, COMMAND_THREADS)
         # what exists now lives as long as the worker: keep it out of every future
         # collection (a full collection of it paused the worker for 160-180 ms under load)
         gc.collect()

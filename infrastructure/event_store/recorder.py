@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, MetaData, func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from domain.values import utc_now
-from infrastructure.database import command_engines, is_sqlite, schema_lock, write_transaction
+from infrastructure.database import command_engines, is_sqlite, schema_lock, warm_pool, write_transaction
 from infrastructure.event_store.command_sql import CommandSql, driver_cursor
 from infrastructure.event_store.group_commit import EventRow, GroupCommitter, PendingSave
 from infrastructure.event_store.tables import event_store_tables
@@ -72,6 +72,13 @@ class SqlEventRecorder(ApplicationRecorder):
             self.metadata.create_all(conn, checkfirst=True)
             if conn.execute(select(self.writer_lock.c.id)).first() is None:
                 conn.execute(insert(self.writer_lock).values(id=1))
+
+    def open_connections(self, reads: int) -> None:
+        """Open the command path's connections now (a server's first requests waited for
+        connects): ``reads`` pooled read connections and the committer's connection."""
+        warm_pool(self.read_engine, reads)
+        if self._commit_engine is not None:
+            warm_pool(self._commit_engine, 1)
 
     # ------------------------------------------------------------------ writes
 
