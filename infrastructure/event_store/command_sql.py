@@ -71,7 +71,8 @@ class CommandSql:
         )
         self._mark = mark
         # MariaDB/MySQL, the group committer's one round trip: ids after a session variable
-        self.max_id_into_base = f"SELECT COALESCE(MAX({quote('id')}), 0) INTO @convtrack_base FROM {table(events)}"
+        # INTO at the end: MySQL 8 deprecates it before FROM; MariaDB takes both
+        self.max_id_into_base = f"SELECT COALESCE(MAX({quote('id')}), 0) FROM {table(events)} INTO @convtrack_base"
         self.select_base = "SELECT @convtrack_base"
         self.event_values_after_base = "(@convtrack_base+%s, %s, %s, %s, %s)"
         self.idempotency_values_after_base = "(%s, %s, %s, %s, @convtrack_base+%s, %s)"
