@@ -148,8 +148,8 @@ def command_engines(engine: Engine) -> tuple[Engine, Engine] | None:
       statement reads the latest commits anyway, so a transaction around a command's reads
       added nothing but the ROLLBACK the pool sent when the connection came back.
     - *commits*: one connection for the group committer, allowed several statements per
-      round trip (``CLIENT.MULTI_STATEMENTS``), so a group holds the writer lock for two
-      round trips instead of six. Only the recorder's own statements run there, with every
+      round trip (``CLIENT.MULTI_STATEMENTS``), so a group holds the writer lock for one
+      round trip instead of six. Only the recorder's own statements run there, with every
       value escaped by the driver. It ends every transaction itself (no reset on return).
     """
     if is_sqlite(engine):

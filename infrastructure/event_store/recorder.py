@@ -122,17 +122,9 @@ class SqlEventRecorder(ApplicationRecorder):
         refused alone, with an IntegrityError, before anything is written: one statement
         for the whole group instead of one lookup per command, and the others still commit."""
         first = self.lock_and_next_id(conn) if saves else 0
-        keys = _keys(saves)
-        recorded: set[str] = set()
         with driver_cursor(conn) as cursor:
-            if keys:
-                cursor.execute(self.sql.recorded_keys(len(keys)), keys)
-                recorded = {row[0] for row in cursor.fetchall()}
-            rows, records = self._assign(saves, first, recorded)
-            if rows:
-                cursor.executemany(self.sql.insert_event, rows)
-            if records:
-                cursor.executemany(self.sql.insert_idempotency, records)
+            rows, records = self._assign(saves, first, self._recorded_keys(cursor, saves))
+            self._insert(cursor, rows, records)
 
     def _write_group_fused(self, cursor: Any, saves: list[PendingSave]) -> None:
         """``_write_group`` and its commit in one round trip that holds the writer lock
@@ -143,11 +135,7 @@ class SqlEventRecorder(ApplicationRecorder):
         stops at the first failing statement, so COMMIT never follows a failed insert (the
         caller rolls back). Recorded idempotency keys are looked up first, without the
         lock: a key recorded in between fails its insert, and the group is split."""
-        keys = _keys(saves)
-        recorded: set[str] = set()
-        if keys:
-            cursor.execute(self.sql.recorded_keys(len(keys)), keys)
-            recorded = {row[0] for row in cursor.fetchall()}
+        recorded = self._recorded_keys(cursor, saves)
         if sum(len(row[3]) for save in saves for row in save.rows) > FUSED_STATE_BYTES:
             self._write_big_group(cursor, saves, recorded)
             return
@@ -174,11 +162,22 @@ class SqlEventRecorder(ApplicationRecorder):
         cursor.fetchall()
         cursor.nextset()
         rows, records = self._assign(saves, int(cursor.fetchone()[0] or 0) + 1, recorded)
+        self._insert(cursor, rows, records)
+        cursor.connection.commit()
+
+    def _recorded_keys(self, cursor: Any, saves: list[PendingSave]) -> set[str]:
+        """The idempotency keys of these saves that are already recorded (one statement)."""
+        keys = [save.idempotency_key for save in saves if save.idempotency_key is not None]
+        if not keys:
+            return set()
+        cursor.execute(self.sql.recorded_keys(len(keys)), keys)
+        return {row[0] for row in cursor.fetchall()}
+
+    def _insert(self, cursor: Any, rows: list[tuple[Any, ...]], records: list[tuple[Any, ...]]) -> None:
         if rows:
             cursor.executemany(self.sql.insert_event, rows)
         if records:
             cursor.executemany(self.sql.insert_idempotency, records)
-        cursor.connection.commit()
 
     def _assign(
         self, saves: list[PendingSave], first: int, recorded: set[str]
@@ -396,10 +395,6 @@ class PollingSubscription(ListenNotifySubscription[SqlEventRecorder]):
             super().__exit__(*args, **kwargs)
         finally:
             self._poll_thread.join()
-
-
-def _keys(saves: list[PendingSave]) -> list[str]:
-    return [save.idempotency_key for save in saves if save.idempotency_key is not None]
 
 
 def _event_rows(stored_events: Sequence[StoredEvent]) -> list[EventRow]:
