@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bootstrap.legacy_source import LegacySource
 from bootstrap.sample_data import generate
@@ -148,3 +148,77 @@ def test_legacy_and_tracker_in_different_databases(
         assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
     rolled = run_convtrack(tracker_url, "rollback", **extra)
     assert rolled.returncode == 0, rolled.stderr
+
+
+def test_verify_names_every_kind_of_mismatch_exits_8_and_cutover_refuses(database_url: str, tmp_path: Path) -> None:
+    """Values that differ by one millisecond, one trailing space or only in case, a missing
+    row, a queue type no entry has, and a former callback that lost its callback id: each
+    is named, verify exits 8, and cutover swaps nothing."""
+    make_legacy(database_url, users=200)
+    assert run_convtrack(database_url, "bootstrap").returncode == 0
+    engine = make_engine(database_url)
+    names = TableNames.staging(engine)
+
+    def qualified(logical: str) -> str:
+        table = names.all()[logical]
+        return f"`{names.schema}`.`{table}`" if names.schema else f'"{table}"'
+
+    scores, queue = qualified("user_call_scores"), qualified("call_queue")
+    with engine.begin() as conn:
+
+        def first_id(table: str, where: str) -> str:
+            return str(conn.execute(text(f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT 1")).scalar_one())
+
+        later_call = first_id(scores, "last_call_at IS NOT NULL")
+        spaced = first_id(scores, f"last_call_outcome IS NOT NULL AND id <> '{later_call}'")
+        wrong_type = first_id(scores, f"current_queue_type IS NOT NULL AND id NOT IN ('{later_call}', '{spaced}')")
+        changes_case = (  # MariaDB's _ci collation compares 'a' and 'A' as equal
+            "CAST(queue_reason AS BINARY) <> CAST(UPPER(queue_reason) AS BINARY)"
+            if names.schema
+            else "queue_reason <> UPPER(queue_reason)"
+        )
+        upper = first_id(queue, f"queue_reason IS NOT NULL AND {changes_case}")
+        missing = first_id(queue, f"id <> '{upper}'")
+        callback = first_id(queue, f"callback_id IS NOT NULL AND id NOT IN ('{upper}', '{missing}')")
+        plus_ms = (
+            "last_call_at + INTERVAL 1000 MICROSECOND"
+            if names.schema
+            else "strftime('%Y-%m-%d %H:%M:%f', last_call_at, '+0.001 seconds')"
+        )
+        conn.execute(text(f"UPDATE {scores} SET last_call_at = {plus_ms} WHERE id = :id"), {"id": later_call})
+        conn.execute(
+            text(f"UPDATE {scores} SET last_call_outcome = CONCAT(last_call_outcome, ' ') WHERE id = :id")
+            if names.schema
+            else text(f"UPDATE {scores} SET last_call_outcome = last_call_outcome || ' ' WHERE id = :id"),
+            {"id": spaced},
+        )
+        conn.execute(
+            text(f"UPDATE {scores} SET current_queue_type = 'no_such_queue' WHERE id = :id"), {"id": wrong_type}
+        )
+        conn.execute(text(f"UPDATE {queue} SET queue_reason = UPPER(queue_reason) WHERE id = :id"), {"id": upper})
+        conn.execute(text(f"DELETE FROM {queue} WHERE id = :id"), {"id": missing})
+        conn.execute(text(f"UPDATE {queue} SET callback_id = NULL WHERE id = :id"), {"id": callback})
+
+    verified = run_convtrack(database_url, "verify", "--reports-dir", str(tmp_path))
+    assert verified.returncode == 8, verified.stdout + verified.stderr
+    report = json.loads((tmp_path / "verify-latest.json").read_text())
+    found = {(m["table"], str(m["id"]), m["column"]) for m in report["mismatches"]}
+    expected = {
+        ("user_call_scores", later_call, "last_call_at"),
+        ("user_call_scores", spaced, "last_call_outcome"),
+        ("user_call_scores", wrong_type, "current_queue_type"),
+        ("call_queue", upper, "queue_reason"),
+        ("call_queue", missing, "<row>"),
+        ("call_queue", callback, "callback_id"),
+    }
+    assert expected <= found, found
+    assert {(table, row_id) for table, row_id, _ in found} == {(table, row_id) for table, row_id, _ in expected}
+    for table, row_id, column in expected:
+        assert f"{table} id={row_id} {column}" in verified.stdout
+    assert "verify found" in verified.stderr and "count unchanged" in verified.stdout
+
+    refused = run_convtrack(database_url, "cutover")
+    assert refused.returncode != 0 and "verify fails" in refused.stderr
+    live = {column["name"] for column in inspect(engine).get_columns("user_call_scores")}
+    assert "user_id" in live and "current_queue_type" not in live, "the legacy table is still the live one"
+    engine.dispose()
