@@ -92,10 +92,33 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
             == facts["callback_entries"]
         )
 
+    with make_engine(database_url).connect() as conn:
+        users = [
+            int(u) for u in conn.execute(text("SELECT user_id FROM user_call_scores ORDER BY id LIMIT 2")).scalars()
+        ]
+    conversions = []
+    for user, claim in zip(users, ("1250.05", "0.10"), strict=True):
+        done = run_convtrack(
+            database_url, "conversion", "record", "--user-id", str(user), "--conversion-type", "signed",
+            "--claim-value", claim, "--json",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        conversions.append(json.loads(done.stdout)["ids"]["conversion_id"])
+    reversed_ = run_convtrack(database_url, "conversion", "reverse", conversions[0], "--reason", "withdrew", "--json")
+    assert reversed_.returncode == 0, reversed_.stderr
     recorded = run_convtrack(database_url, "project", "--once")
     assert recorded.returncode == 0, recorded.stderr
     back = run_convtrack(database_url, "rollback")
     assert back.returncode == 0, back.stderr
+    exported = run_convtrack(database_url, "export", "--output", str(tmp_path / "since.jsonl"))
+    assert exported.returncode == 0, exported.stderr
+    lines = [json.loads(line) for line in (tmp_path / "since.jsonl").read_text().splitlines()]
+    assert [line["event"] for line in lines] == ["Recorded", "Recorded", "Reversed"], "nothing recorded is lost"
+    assert [(line["row"]["user_id"], line["row"]["claim_value"]) for line in lines[:2]] == [
+        (users[0], "1250.05"),
+        (users[1], "0.10"),
+    ]
+    assert lines[2]["conversion_id"] == conversions[0] and lines[2]["reason"] == "withdrew"
     after = LegacySource(database_url)
     assert {t: after.checksum(t) for t in ("user_call_scores", "call_queue")} == checksums
     refused = run_convtrack(database_url, "project", "--once")
