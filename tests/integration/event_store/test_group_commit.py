@@ -52,6 +52,12 @@ class HeldCommitter:
         finally:
             sql.insert_idempotency, sql.insert_idempotency_prefix = kept
 
+    def release(self, *savers: threading.Thread) -> None:
+        """Let the held first group commit, then wait for every saver to finish."""
+        self.gate.set()
+        for thread in savers:
+            thread.join(20)
+
     def queued(self) -> int:
         return len(self.recorder._committer._queue)
 
@@ -101,9 +107,7 @@ def test_saves_queued_behind_a_commit_share_one_transaction_and_each_gets_its_ow
     aggregates = {f"s{i}": uuid.uuid4() for i in range(20)}
     threads = [start(name, aggregate, [1, 2, 3]) for name, aggregate in aggregates.items()]
     wait_until(lambda: held.queued() == 20)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 20]
     assert results["first"] == [1]
@@ -131,9 +135,7 @@ def test_two_saves_of_the_same_version_in_one_group_one_wins_the_other_gets_inte
     wait_until(lambda: held.queued() == 1)
     threads += [start("b", contested, [1]), start("c", other, [1])]
     wait_until(lambda: held.queued() == 3)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 2, 1]  # a and c together; b in a later transaction, alone
     assert isinstance(results["a"], list) and isinstance(results["c"], list)
@@ -154,9 +156,7 @@ def test_a_group_that_clashes_with_another_writer_is_retried_save_by_save(record
     wait_until(lambda: held.queued() == 1)
     threads.append(start("late", taken, [1]))
     wait_until(lambda: held.queued() == 2)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 2, 1, 1]  # the group failed as a whole, then one by one
     assert results["fresh"] == [3, 4]
@@ -173,9 +173,7 @@ def test_one_idempotency_key_twice_in_a_group_records_once(recorder: SqlEventRec
     wait_until(lambda: held.queued() == 1)
     threads.append(start("two", uuid.uuid4(), [1], key="k-1"))
     wait_until(lambda: held.queued() == 2)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 1, 1]
     assert results["one"] == [2]
@@ -196,9 +194,7 @@ def test_a_retried_key_is_refused_alone_and_the_rest_of_its_group_commits_in_one
     threads = [start("retry", uuid.uuid4(), [1], key="k-retried")]
     threads += [start(name, aggregate, [1], key=f"k-{name}") for name, aggregate in others.items()]
     wait_until(lambda: held.queued() == 4)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 4]  # one transaction: the refusal did not split the group
     assert isinstance(results["retry"], IntegrityError)
@@ -220,9 +216,7 @@ def test_a_key_recorded_after_the_lookup_fails_only_its_own_save(recorder: SqlEv
     start = saver(recorder, results)
     threads = [start("late", uuid.uuid4(), [1], key="k-late"), start("other", uuid.uuid4(), [1, 2], key="k-other")]
     wait_until(lambda: held.queued() == 2)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 2, 1, 1]  # the group failed on the unique key, then one by one
     assert isinstance(results["late"], IntegrityError)
@@ -252,9 +246,7 @@ def test_any_other_error_fails_every_save_of_the_group_and_commits_none_of_it(re
     start = saver(recorder, results)
     threads = [start("x", uuid.uuid4(), [1, 2], key="k-x"), start("y", uuid.uuid4(), [1])]
     wait_until(lambda: held.queued() == 2)
-    held.gate.set()
-    for thread in [first, *threads]:
-        thread.join(20)
+    held.release(first, *threads)
 
     assert held.groups == [1, 2]
     errors = [results[name] for name in ("x", "y")]
