@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, select
 
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
 from bootstrap.seed_mapping import register_orphan, seed_queue_entry, seed_score
+from bootstrap.server_seed import STAGING, ServerSeeder, check_legacy_unchanged, server_path_refusal
 from domain.bootstrap_run import BOOTSTRAP_RUN_ID, BootstrapRun
 from domain.errors import OperationRefused
 from domain.legacy_schema import LEGACY_SCHEMA_ID, LegacySchema
@@ -27,10 +28,10 @@ from domain.values import utc_now
 from infrastructure.application import ConversionTracker
 from infrastructure.database import write_transaction
 from infrastructure.projections.runner import ProjectionRunner
-from infrastructure.projections.tables import TableNames, create_projection_tables
+from infrastructure.projections.tables import ProjectionTables, TableNames, create_projection_tables
 
 Progress = Callable[[int, int], None]
-STAGING = "staging"
+__all__ = ["STAGING", "Bootstrapper", "BootstrapReport", "load_run"]
 
 
 @dataclass
@@ -39,6 +40,7 @@ class BootstrapReport:
     resumed: bool = False
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     position: int = 0
+    path: str = ""
 
 
 def load_run(tracker: ConversionTracker) -> BootstrapRun | None:
@@ -57,10 +59,14 @@ def capture_schema(source: LegacySource) -> LegacySchema:
 
 
 class Bootstrapper:
-    def __init__(self, tracker: ConversionTracker, source: LegacySource, *, batch_size: int = 2000) -> None:
+    def __init__(
+        self, tracker: ConversionTracker, source: LegacySource, *, batch_size: int = 2000, in_server: bool = True
+    ) -> None:
+        """``in_server=False`` takes the Python path even where the server path could run."""
         self.tracker = tracker
         self.source = source
         self.batch_size = batch_size
+        self.in_server = in_server
         self.recorder = tracker.sql_recorder
 
     # ------------------------------------------------------------------ the run
@@ -82,20 +88,32 @@ class Bootstrapper:
             if not dry_run:
                 self.tracker.save(capture_schema(self.source), run)
         assert run.bootstrap_time is not None
-        with self.source.snapshot() as conn:
-            total = sum(self.source.count(conn, name) for name in MIGRATED_TABLES)
-            done = 0
-            for aggregates, rows in self._seed_aggregates(conn, run, report):
-                if not dry_run:
-                    self._write(aggregates, report)
-                else:
-                    for aggregate in aggregates:
-                        report.counts[f"would write {type(aggregate).__name__}"] += 1
-                done += rows
-                if progress:
-                    progress(done, total)
+        refusal = server_path_refusal(self.tracker, self.source)
+        if dry_run or not self.in_server:
+            refusal = "a dry run" if dry_run else "asked for"
+        report.path = f"Python path ({refusal})" if refusal else "server path (INSERT … SELECT in the database)"
+        total = sum(int(run.legacy_counts.get(name, 0)) for name in MIGRATED_TABLES)
+        done = 0
+        if refusal is None:
+            staging = self._staging_tables()
+            ProjectionRunner(self.tracker, staging, STAGING).run_once()  # the run's own events first
+            seeder = ServerSeeder(self.tracker, self.source, run, staging, batch_size=self.batch_size)
+            done = seeder.run(report.counts, progress, total)
+        else:
+            with self.source.snapshot() as conn:
+                for aggregates, rows in self._seed_aggregates(conn, run, report):
+                    if not dry_run:
+                        self._write(aggregates, report)
+                    else:
+                        for aggregate in aggregates:
+                            report.counts[f"would write {type(aggregate).__name__}"] += 1
+                    done += rows
+                    if progress:
+                        progress(done, total)
         if dry_run:
             return report
+        if refusal is None:
+            check_legacy_unchanged(self.source, run)
         run.complete({k: int(v) for k, v in report.counts.items()})
         self.tracker.save(run)
         report.position = self.recorder.max_notification_id() or 0
@@ -103,33 +121,25 @@ class Bootstrapper:
 
     def project_staging(self, progress: Progress | None = None) -> int:
         """Build the staging tables from the events (exactly once, resumable)."""
+        runner = ProjectionRunner(self.tracker, self._staging_tables(), STAGING)
+        return runner.run_once(progress=progress)
+
+    def _staging_tables(self) -> ProjectionTables:
         engine = self.recorder.engine
         schema: LegacySchema | None
         try:
             schema = self.tracker.repository.get(LEGACY_SCHEMA_ID)
         except AggregateNotFoundError:
             schema = None
-        tables = create_projection_tables(engine, TableNames.staging(engine), schema)
-        runner = ProjectionRunner(self.tracker, tables, STAGING)
-        return runner.run_once(progress=progress)
+        return create_projection_tables(engine, TableNames.staging(engine), schema)
 
     # ------------------------------------------------------------------ reading
 
     def _seed_aggregates(self, conn: Connection, run: BootstrapRun, report: BootstrapReport) -> Any:
-        assert run.bootstrap_time is not None
+        """Batches of seed aggregates: the scored users', then the orphan queue rows'."""
         scores = self.source.table("user_call_scores")
         for batch in self.source.batches(conn, "user_call_scores", key=("user_id",), size=self.batch_size):
-            users = [row["user_id"] for row in batch]
-            entries = self._entries_of(conn, users)
-            agents = self._agents_of(conn, users)
-            aggregates: list[Aggregate] = []
-            for row in batch:
-                user_entries = entries.get(row["user_id"], [])
-                aggregates.extend(seed_queue_entry(entry) for entry in user_entries)
-                aggregates.append(seed_score(row, user_entries, agents.get(row["user_id"], []), run.bootstrap_time))
-                report.counts["queue rows"] += len(user_entries)
-            report.counts["score rows"] += len(batch)
-            yield aggregates, len(batch) + sum(len(entries.get(u, [])) for u in users)
+            yield self._scored_batch(conn, batch, run, report)
 
         queue = self.source.table("call_queue")
         orphan = ~queue.c.user_id.in_(select(scores.c.user_id))
@@ -143,6 +153,22 @@ class Bootstrapper:
                 yield self._orphans(conn, ready, report), len(ready)
         if pending:
             yield self._orphans(conn, pending, report), len(pending)
+
+    def _scored_batch(
+        self, conn: Connection, batch: list[dict[str, Any]], run: BootstrapRun, report: BootstrapReport
+    ) -> tuple[list[Aggregate], int]:
+        assert run.bootstrap_time is not None
+        users = [row["user_id"] for row in batch]
+        entries = self._entries_of(conn, users)
+        agents = self._agents_of(conn, users)
+        aggregates: list[Aggregate] = []
+        for row in batch:
+            user_entries = entries.get(row["user_id"], [])
+            aggregates.extend(seed_queue_entry(entry) for entry in user_entries)
+            aggregates.append(seed_score(row, user_entries, agents.get(row["user_id"], []), run.bootstrap_time))
+            report.counts["queue rows"] += len(user_entries)
+        report.counts["score rows"] += len(batch)
+        return aggregates, len(batch) + sum(len(entries.get(u, [])) for u in users)
 
     def _orphans(self, conn: Connection, rows: list[dict[str, Any]], report: BootstrapReport) -> list[Aggregate]:
         by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)

@@ -11,15 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, inspect, select
+from sqlalchemy import BINARY, Connection, Engine, Table, cast, func, inspect, select
 
 from bootstrap.bootstrapper import load_run
 from bootstrap.legacy_source import LegacySource
 from bootstrap.seed_mapping import converted_queue_type, current_queue_type, scheduled_for
+from bootstrap.server_seed import same_database
+from bootstrap.verify_sql import ServerComparison, rows_by_id
 from domain.call_queue_entry import legacy_callback_id
 from domain.errors import OperationRefused
 from domain.values import QueueType
 from infrastructure.application import ConversionTracker
+from infrastructure.database import is_sqlite
 from infrastructure.projections.rebuild import legacy_schema_of
 from infrastructure.projections.tables import ProjectionTables, TableNames, projection_tables
 
@@ -96,31 +99,106 @@ def verify(
                 counts[name] == projected[name],
                 f"legacy {counts[name]}, projected {projected[name]}",
             )
-        total = sum(counts.values())
-        done = 0
-        queue_table = source.table("call_queue")
-        for batch in source.batches(legacy, "user_call_scores", key=("id",), size=batch_size):
-            users = [r["user_id"] for r in batch]
-            entries: dict[int, list[dict[str, Any]]] = {}
-            for row in legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
-                entries.setdefault(row.user_id, []).append(dict(row._mapping))
-            mine = _rows_by_id(ours, tables.scores, [r["id"] for r in batch])
-            for row in batch:
-                _compare_score(report, row, mine.get(row["id"]), entries.get(row["user_id"], []), run.bootstrap_time)
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        for batch in source.batches(legacy, "call_queue", key=("id",), size=batch_size):
-            mine = _rows_by_id(ours, tables.queue, [r["id"] for r in batch])
-            for row in batch:
-                _compare_entry(report, row, mine.get(row["id"]))
-            done += len(batch)
-            if progress:
-                progress(done, total)
+        if server_verify_applies(tracker, source):
+            _compare_in_server(report, source, tables, run.bootstrap_time, legacy, ours, progress)
+        else:
+            total = sum(counts.values())
+            _compare_in_python(report, source, tables, run.bootstrap_time, legacy, ours, batch_size, progress, total)
         _figures(report, legacy, source.table("user_call_scores"), ours, tables.scores)
     _no_callbacks_and_fks(report, engine, tables)
     _seed_event_counts(report, tracker, counts)
     return report
+
+
+def server_verify_applies(tracker: ConversionTracker, source: LegacySource) -> bool:
+    engine = tracker.sql_recorder.engine
+    return not is_sqlite(engine) and not is_sqlite(source.engine) and same_database(engine, source.engine)
+
+
+def _compare_in_server(
+    report: VerifyReport,
+    source: LegacySource,
+    tables: ProjectionTables,
+    bootstrap_time: Any,
+    legacy: Connection,
+    ours: Connection,
+    progress: Any,
+) -> None:
+    comparison = ServerComparison(source, tables, bootstrap_time)
+    queue_table = source.table("call_queue")
+
+    def score_detail(ids: list[Any]) -> list[dict[str, Any]]:
+        found = VerifyReport()
+        rows = rows_by_id(legacy, source.table("user_call_scores"), ids)
+        mine = rows_by_id(ours, tables.scores, ids)
+        users = [r["user_id"] for r in rows.values()]
+        entries: dict[int, list[dict[str, Any]]] = {}
+        for row in legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
+            entries.setdefault(row.user_id, []).append(dict(row._mapping))
+        for row_id in ids:
+            row = rows[row_id]
+            _compare_score(found, row, mine.get(row_id), entries.get(row["user_id"], []), bootstrap_time)
+        return found.mismatches or [_unexplained("user_call_scores", ids[0])]
+
+    def entry_detail(ids: list[Any]) -> list[dict[str, Any]]:
+        found = VerifyReport()
+        rows = rows_by_id(legacy, queue_table, ids)
+        mine = rows_by_id(ours, tables.queue, ids)
+        for row_id in ids:
+            _compare_entry(found, rows[row_id], mine.get(row_id))
+        return found.mismatches or [_unexplained("call_queue", ids[0])]
+
+    with source.engine.connect() as conn:
+        for logical, detail in (("user_call_scores", score_detail), ("call_queue", entry_detail)):
+            count, listed = comparison.compare(conn, logical, detail)
+            report.mismatch_count += count
+            report.mismatches.extend(listed[: MAX_LISTED - len(report.mismatches)])
+            if progress:
+                progress(1 if logical == "user_call_scores" else 2, 2)
+
+
+def _unexplained(table: str, row_id: Any) -> dict[str, Any]:
+    return {
+        "table": table,
+        "id": row_id,
+        "column": "<bytes>",
+        "legacy": "differs from the projected row in the server's byte comparison",
+        "projected": "(equal as Python values)",
+    }
+
+
+def _compare_in_python(
+    report: VerifyReport,
+    source: LegacySource,
+    tables: ProjectionTables,
+    bootstrap_time: Any,
+    legacy: Connection,
+    ours: Connection,
+    batch_size: int,
+    progress: Any,
+    total: int,
+) -> None:
+    """Every legacy row against its projected row, as Python values, in keyset batches."""
+    done = 0
+    queue_table = source.table("call_queue")
+    for batch in source.batches(legacy, "user_call_scores", key=("id",), size=batch_size):
+        users = [r["user_id"] for r in batch]
+        entries: dict[int, list[dict[str, Any]]] = {}
+        for row in legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
+            entries.setdefault(row.user_id, []).append(dict(row._mapping))
+        mine = _rows_by_id(ours, tables.scores, [r["id"] for r in batch])
+        for row in batch:
+            _compare_score(report, row, mine.get(row["id"]), entries.get(row["user_id"], []), bootstrap_time)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    for batch in source.batches(legacy, "call_queue", key=("id",), size=batch_size):
+        mine = _rows_by_id(ours, tables.queue, [r["id"] for r in batch])
+        for row in batch:
+            _compare_entry(report, row, mine.get(row["id"]))
+        done += len(batch)
+        if progress:
+            progress(done, total)
 
 
 def _count(engine: Engine, table: Table) -> int:
@@ -208,7 +286,9 @@ def _figures(report: VerifyReport, legacy: Any, legacy_scores: Table, ours: Any,
 def _no_callbacks_and_fks(report: VerifyReport, engine: Engine, tables: ProjectionTables) -> None:
     with engine.connect() as conn:
         left = conn.execute(
-            select(func.count()).select_from(tables.queue).where(tables.queue.c.queue_type == QueueType.LEGACY_CALLBACK)
+            select(func.count())
+            .select_from(tables.queue)
+            .where(_exactly(engine, tables.queue.c.queue_type, QueueType.LEGACY_CALLBACK))
         ).scalar()
         report.check("no 'callback' queue_type remains", left == 0, f"{left} rows with queue_type 'callback'")
         if inspect(engine).has_table("agents"):
@@ -223,6 +303,14 @@ def _no_callbacks_and_fks(report: VerifyReport, engine: Engine, tables: Projecti
                 report.check(f"{table.name}.{column} resolves to agents", dangling == 0, f"{dangling} dangling")
         else:
             report.check("foreign keys", True, "no agents table in the tracker database: nothing to resolve")
+
+
+def _exactly(engine: Engine, column: Any, value: str) -> Any:
+    """``column = value`` byte for byte, as the domain compares (on MySQL, not by the _ci
+    collation, which finds 'Callback' and 'callback ' equal to 'callback')."""
+    if is_sqlite(engine):
+        return column == value
+    return cast(column, BINARY()) == value.encode()
 
 
 def _qualified(engine: Engine, tables: ProjectionTables, table: Table) -> str:

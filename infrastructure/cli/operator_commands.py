@@ -79,7 +79,7 @@ def assess_command(
 
 def bootstrap_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing"),
-    batch_size: int = typer.Option(2000, min=1, max=50_000, help="Legacy rows per batch/transaction"),
+    batch_size: int = typer.Option(2000, min=1, max=50_000, help="Users per batch (one transaction each)"),
 ) -> None:
     """Turn every legacy row into one seed event (once; resumable after a crash), then build the staging tables."""
     settings = Settings()
@@ -96,6 +96,7 @@ def bootstrap_command(
     for key, value in report.counts.items():
         table.add_row(key, f"{value:,}")
     console.print(table)
+    console.print(f"seeded by the {report.path}")
     if report.resumed:
         console.print("resumed an interrupted bootstrap; rows already stored were skipped")
     if not dry_run:

@@ -13,7 +13,24 @@ from infrastructure.row_types import ExactDecimal, JsonText, MillisecondDateTime
 _SIZED = re.compile(r"^\s*([a-z ]+?)\s*(?:\((\d+)(?:\s*,\s*(\d+))?\))?\s*(unsigned|signed)?\s*$")
 
 
+_LISTED = re.compile(r"^\s*(enum|set)\s*\(.*\)\s*$", re.DOTALL)
+
+
+def base_type(declared: str) -> tuple[str, str | None]:
+    """(base type, size) of a declared type: ``("varchar", "191")``, ``("text", None)``,
+    ``("enum", None)``; the whole declaration lowercased if it does not parse."""
+    listed = _LISTED.match(declared.lower())
+    if listed is not None:
+        return listed.group(1), None
+    match = _SIZED.match(declared.lower())
+    if match is None:
+        return declared.lower(), None
+    return match.group(1), match.group(2)
+
+
 def sa_type(declared: str) -> TypeEngine[object]:
+    if _LISTED.match(declared.lower()):
+        return Text()  # ENUM('a','b') and SET('a','b') values read and written as their text
     match = _SIZED.match(declared.lower())
     if match is None:
         raise ValueError(f"unsupported column type {declared!r}")

@@ -1,0 +1,388 @@
+"""The seed events and their staging rows as MariaDB/MySQL expressions, for a bootstrap
+that runs in the server (legacy and tracker in the same database).
+
+``SeedSql`` writes, for one range of users, the statements that insert
+- each ``call_queue`` row's ``CallQueueEntry.Seeded`` event and each ``user_call_scores``
+  row's ``UserCallScore.Seeded`` event: the same state the domain would encode (the
+  library's JSON: every legacy column, datetimes and decimals as its typed objects, text
+  through ``JSON_QUOTE``), aggregate ids by uuid5 (SHA-1) as ``domain.identity`` makes
+  them, the current queue type by the documented rule (highest priority_score, then
+  oldest created_at, then smallest id by code point), computed after the callback
+  conversion, and contributing agents from ``call_sessions`` in order of first call;
+- the staging rows those events project to (``Seeded.full_row``).
+
+The test suite decodes the events with the library and compares them with the domain's
+own, and compares the staging rows with the Python projection of those events, on data
+with unicode, quotes, tabs, NULLs and extreme integers. Column types without an exact
+expression here (FLOAT, JSON, SET, BIT, TIME, ...) make ``unsupported`` name them, and the
+bootstrap then takes the Python path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain.identity import NAMESPACE
+from domain.values import EntryStatus, QueueType, row_time
+from infrastructure.projections.column_types import base_type
+
+QUEUE_TOPIC = "domain.call_queue_entry:CallQueueEntry.Seeded"
+SCORE_TOPIC = "domain.user_call_score:UserCallScore.Seeded"
+REGISTERED_TOPIC = "domain.user_call_score:UserCallScore.Registered"
+SCHEDULE_COLUMNS = ("callback_scheduled_for", "scheduled_for", "callback_at")
+
+_INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"}
+_TEXTS = {"varchar", "char", "character varying", "nvarchar", "nchar", "text", "tinytext", "mediumtext"}
+_TEXTS |= {"longtext", "enum"}
+_BYTES = {"blob", "tinyblob", "mediumblob", "longblob", "binary", "varbinary"}
+_DATETIMES = {"datetime", "timestamp"}
+RANGE_OF_SCORES = "WHERE s.`user_id` BETWEEN %s AND %s"
+TYPES, ENTRIES, AGENTS = "convtrack_seed_types", "convtrack_seed_entries", "convtrack_seed_agents"
+
+
+@dataclass(frozen=True)
+class LegacyColumn:
+    name: str
+    declared: str
+
+    @property
+    def kind(self) -> str | None:
+        base, size = base_type(self.declared)
+        if (base == "tinyint" and size == "1") or base in {"bool", "boolean"}:
+            return "bool"
+        if base in _INTEGERS:
+            return "int"
+        if base in _TEXTS:
+            return "text"
+        if base in _DATETIMES:
+            return "datetime"
+        if base == "date":
+            return "date"
+        if base in {"decimal", "numeric", "dec"}:
+            return "decimal"
+        if base in _BYTES:
+            return "bytes"
+        return None
+
+
+def unsupported(columns: dict[str, Sequence[LegacyColumn]]) -> list[str]:
+    """``table.column (type)`` for every column without an exact server expression."""
+    return [f"{table}.{c.name} ({c.declared})" for table, cols in columns.items() for c in cols if c.kind is None]
+
+
+def quote_name(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def sql_string(text: str) -> str:
+    """A string literal (our own constants only: topics, type names)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _typed(name: str, data: str) -> str:
+    return f"""CONCAT('{{"_type_":"{name}","_data_":"', {data}, '"}}')"""
+
+
+def json_of(expression: str, kind: str) -> str:
+    """The library's JSON for one value (``null`` for NULL)."""
+    if kind == "bool":
+        value = f"IF({expression}, 'true', 'false')"
+    elif kind == "int":
+        value = f"CAST({expression} AS CHAR)"
+    elif kind == "text":
+        value = f"JSON_QUOTE(CONVERT({expression} USING utf8mb4))"
+    elif kind == "datetime":
+        value = _typed("datetime_iso", f"DATE_FORMAT({expression}, '%Y-%m-%dT%H:%i:%s.%f')")
+    elif kind == "date":
+        value = _typed("date_iso", f"DATE_FORMAT({expression}, '%Y-%m-%d')")
+    elif kind == "decimal":
+        value = _typed("decimal_str", f"CAST({expression} AS CHAR)")
+    elif kind == "bytes":
+        value = _typed("bytes_b64", f"REPLACE(TO_BASE64({expression}), '\\n', '')")
+    else:
+        raise ValueError(f"no JSON expression for {kind!r}")
+    return f"IF({expression} IS NULL, 'null', {value})"
+
+
+def json_object(fields: Sequence[tuple[str, str]]) -> str:
+    """``{"k":v,...}`` from (key, JSON expression) pairs; keys are column names, quoted here."""
+    parts: list[str] = []
+    for index, (key, expression) in enumerate(fields):
+        opener = "{" if index == 0 else ","
+        parts.append(sql_string(opener + _json_key(key) + ":"))
+        parts.append(expression)
+    parts.append("'}'")
+    return "CONCAT(" + ", ".join(parts) + ")"
+
+
+def _json_key(key: str) -> str:
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
+    if any(ord(ch) < 0x20 for ch in escaped):
+        raise ValueError(f"column name {key!r} needs JSON escapes")
+    return f'"{escaped}"'
+
+
+def uuid5_hash(name_expression: str) -> str:
+    """SHA-1 of the namespace and the name (the name's UTF-8 bytes): uuid5 before its
+    version and variant bits are set (see ``uuid5_bytes``)."""
+    return f"UNHEX(SHA1(CONCAT(UNHEX('{NAMESPACE.hex}'), CAST({name_expression} AS BINARY))))"
+
+
+def uuid5_bytes(hashed: str) -> str:
+    """The 16 bytes of ``uuid.uuid5``: the hash's first 16, version 5, RFC 4122 variant."""
+    return (
+        f"CONCAT(SUBSTR({hashed}, 1, 6), CHAR((ASCII(SUBSTR({hashed}, 7, 1)) & 15) | 80), "
+        f"SUBSTR({hashed}, 8, 1), CHAR((ASCII(SUBSTR({hashed}, 9, 1)) & 63) | 128), SUBSTR({hashed}, 10, 7))"
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return _typed_constant("datetime_iso", moment.isoformat())
+
+
+def _typed_constant(name: str, data: str) -> str:
+    return '{"_type_":"' + name + '","_data_":"' + data + '"}'
+
+
+class SeedSql:
+    """Statements for one bootstrap: legacy tables in ``legacy`` (a database name or None
+    for the connection's), staging tables by their qualified names."""
+
+    def __init__(
+        self,
+        columns: dict[str, Sequence[LegacyColumn]],
+        *,
+        bootstrap_time: datetime,
+        staging_scores: str,
+        staging_queue: str,
+        events_table: str,
+    ) -> None:
+        self.scores = list(columns["user_call_scores"])
+        self.queue = list(columns["call_queue"])
+        self.staging_scores = staging_scores
+        self.staging_queue = staging_queue
+        self.events = events_table
+        queue_names = {c.name for c in self.queue}
+        self.schedule = [
+            c.name for name in SCHEDULE_COLUMNS for c in self.queue if c.name == name and c.kind == "datetime"
+        ]
+        self.has_reason = "queue_reason" in queue_names
+        stamp = bootstrap_time if bootstrap_time.tzinfo else bootstrap_time.replace(tzinfo=UTC)
+        self.timestamp = _iso(stamp.astimezone(UTC))  # every seed event's timestamp: the bootstrap time
+        self.queue_check = row_time(bootstrap_time)
+        self.queue_check_json = _iso(self.queue_check)
+
+    # ----------------------------------------------------------------- shared parts
+
+    def _is_callback(self, alias: str) -> str:
+        return f"BINARY {alias}.`queue_type` = {sql_string(QueueType.LEGACY_CALLBACK)}"
+
+    def _converted_type(self, alias: str) -> str:
+        return f"IF({self._is_callback(alias)}, {sql_string(QueueType.OUTSTANDING_REQUESTS)}, {alias}.`queue_type`)"
+
+    def _scheduled(self, alias: str) -> str:
+        if not self.schedule:
+            return "NULL"
+        found = ", ".join(f"{alias}.{quote_name(n)}" for n in self.schedule)
+        return f"COALESCE({found})" if len(self.schedule) > 1 else found
+
+    def _reason(self, alias: str) -> str:
+        return f"{alias}.`queue_reason`" if self.has_reason else "NULL"
+
+    def _row_json(self, columns: Sequence[LegacyColumn], alias: str) -> str:
+        return json_object([(c.name, json_of(f"{alias}.{quote_name(c.name)}", str(c.kind))) for c in columns])
+
+    @staticmethod
+    def _scored(alias: str, scored: bool) -> str:
+        """Queue rows whose user has a score row (``scored``), or whose user has none."""
+        exists = f"EXISTS (SELECT 1 FROM `user_call_scores` s0 WHERE s0.`user_id` = {alias}.`user_id`)"
+        return exists if scored else f"NOT {exists}"
+
+    def orphan_range(self, after: int | None, size: int) -> str:
+        """The next ``size`` users with queue rows and no score row: (first, last, count)."""
+        where = "" if after is None else f"AND q.`user_id` > {int(after)} "
+        return (
+            "SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT DISTINCT q.`user_id` FROM `call_queue` q "
+            f"WHERE {self._scored('q', False)} {where}ORDER BY q.`user_id` LIMIT {int(size)}) r"
+        )
+
+    @staticmethod
+    def scored_range(after: int | None, size: int) -> str:
+        """The next ``size`` users with a score row: (first, last, count)."""
+        where = "" if after is None else f"WHERE `user_id` > {int(after)} "
+        return (
+            "SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT `user_id` FROM `user_call_scores` "
+            f"{where}ORDER BY `user_id` LIMIT {int(size)}) r"
+        )
+
+    def users_in_range(self, scored: bool) -> str:
+        if scored:
+            return "SELECT `user_id` FROM `user_call_scores` WHERE `user_id` BETWEEN %s AND %s ORDER BY `user_id`"
+        return (
+            "SELECT DISTINCT q.`user_id` FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s "
+            f"AND {self._scored('q', False)} ORDER BY q.`user_id`"
+        )
+
+    # ----------------------------------------------------------------- call_queue
+
+    def queue_events(self, scored: bool) -> str:
+        """Insert the range's queue-entry seed events. Ids come from the events table's
+        AUTO_INCREMENT: the caller holds the writer lock, so they are consecutive and
+        above every stored id (there may be a gap before them, which readers allow)."""
+        state = (
+            "CONCAT('{\"timestamp\":', "
+            + sql_string(self.timestamp)
+            + ', \',"originator_topic":"domain.call_queue_entry:CallQueueEntry","row":\', '
+            + self._row_json(self.queue, "q")
+            + ", ',\"queue_type\":', JSON_QUOTE(CONVERT("
+            + self._converted_type("q")
+            + " USING utf8mb4)), ',\"callback_id\":', IF("
+            + self._is_callback("q")
+            + ", JSON_QUOTE(CONVERT(CONCAT('legacy-callback-', q.`id`) USING utf8mb4)), 'null')"
+            + ", ',\"callback_scheduled_for\":', IF("
+            + self._is_callback("q")
+            + ", "
+            + json_of(self._scheduled("q"), "datetime")
+            + ", 'null'), ',\"callback_reason\":', IF("
+            + self._is_callback("q")
+            + ", "
+            + (json_of(self._reason("q"), "text") if self.has_reason else "'null'")
+            + ", 'null'), '}')"
+        )
+        return (
+            f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
+            f"SELECT {uuid5_bytes('q.convtrack_h')}, 1, {sql_string(QUEUE_TOPIC)}, {state} "
+            f"FROM (SELECT q.*, {uuid5_hash('CONCAT(' + sql_string('/call_queue/') + ', q.`id`)')} AS convtrack_h "
+            f"FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s AND {self._scored('q', scored)}) q"
+        )
+
+    def queue_staging(self, scored: bool) -> str:
+        """Insert the staging rows of the range's queue entries (``Seeded.full_row``)."""
+        legacy = [c.name for c in self.queue if c.name not in {"queue_type"}]
+        targets = [*legacy, "queue_type", "callback_id", "callback_scheduled_for", "callback_reason"]
+        values = [f"q.{quote_name(n)}" for n in legacy] + [
+            self._converted_type("q"),
+            f"IF({self._is_callback('q')}, CONCAT('legacy-callback-', q.`id`), NULL)",
+            f"IF({self._is_callback('q')}, {self._scheduled('q')}, NULL)",
+            f"IF({self._is_callback('q')}, {self._reason('q')}, NULL)",
+        ]
+        return (
+            f"INSERT INTO {self.staging_queue} ({', '.join(map(quote_name, targets))}) "
+            f"SELECT {', '.join(values)} FROM `call_queue` q "
+            f"WHERE q.`user_id` BETWEEN %s AND %s AND {self._scored('q', scored)}"
+        )
+
+    # ----------------------------------------------------------------- user_call_scores
+
+    def user_tables(self, with_sessions: bool) -> list[str]:
+        """Statements that fold, in one pass over each legacy table, what every user's score
+        event needs from the other tables: the current queue type (after the callback
+        conversion, by the rule), the queue entry ids (JSON, in id order) and the
+        contributing agents (JSON, in order of first call). Work tables in the tracker's
+        database, read by both of the seeder's connections; a rerun after a kill builds
+        them again, and ``drop_user_tables`` removes them."""
+        pending = sql_string(EntryStatus.PENDING)
+        statements = [
+            self.drop_user_tables(),
+            f"CREATE TABLE {TYPES} (`user_id` BIGINT PRIMARY KEY, convtrack_type LONGTEXT) "
+            f"SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, {self._converted_type('q')} "
+            "AS convtrack_type, ROW_NUMBER() OVER (PARTITION BY q.`user_id` ORDER BY q.`priority_score` DESC, "
+            "q.`created_at`, CAST(q.`id` AS BINARY)) AS convtrack_rank FROM `call_queue` q "
+            f"WHERE BINARY q.`status` = {pending}) c WHERE c.convtrack_rank = 1",
+            f"CREATE TABLE {ENTRIES} (`user_id` BIGINT PRIMARY KEY, convtrack_ids LONGTEXT) "
+            "SELECT q.`user_id`, CONCAT('[', GROUP_CONCAT(JSON_QUOTE(CONVERT(q.`id` USING utf8mb4)) "
+            "ORDER BY q.`id` SEPARATOR ','), ']') AS convtrack_ids FROM `call_queue` q GROUP BY q.`user_id`",
+            f"CREATE TABLE {AGENTS} (`user_id` BIGINT PRIMARY KEY, convtrack_agents LONGTEXT)",
+        ]
+        if with_sessions:
+            statements.append(
+                f"INSERT INTO {AGENTS} SELECT a.`user_id`, CONCAT('[', GROUP_CONCAT(a.`agent_id` "
+                "ORDER BY a.convtrack_first, a.`agent_id` SEPARATOR ','), ']') FROM (SELECT cs.`user_id`, "
+                "cs.`agent_id`, MIN(cs.`started_at`) AS convtrack_first FROM `call_sessions` cs "
+                "GROUP BY cs.`user_id`, cs.`agent_id`) a GROUP BY a.`user_id`"
+            )
+        return statements
+
+    @staticmethod
+    def drop_user_tables() -> str:
+        return f"DROP TABLE IF EXISTS {TYPES}, {ENTRIES}, {AGENTS}"
+
+    def score_events(self) -> str:
+        created = next((c for c in self.scores if c.name == "created_at"), None)
+        reset = json_of("s.`created_at`", str(created.kind)) if created else "'null'"
+        agents = "IFNULL(ag.convtrack_agents, '[]')"
+        state = (
+            "CONCAT('{\"timestamp\":', "
+            + sql_string(self.timestamp)
+            + ', \',"originator_topic":"domain.user_call_score:UserCallScore","row":\', '
+            + self._row_json(self.scores, "s")
+            + ', \',"is_active":true,"current_queue_type":\', '
+            + json_of("cq.convtrack_type", "text")
+            + ", ',\"last_reset_date\":', "
+            + reset
+            + ", ',\"last_queue_check\":', "
+            + sql_string(self.queue_check_json)
+            + ", ',\"contributing_agents\":', "
+            + agents
+            + ", ',\"queue_entry_ids\":', IFNULL(qi.convtrack_ids, '[]'), '}')"
+        )
+        hashed = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/user_id/") + ", s.`user_id`)")
+        return (
+            f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
+            f"SELECT {uuid5_bytes('s.convtrack_h')}, 1, {sql_string(SCORE_TOPIC)}, {state} "
+            f"FROM (SELECT s.*, {hashed} AS convtrack_h FROM `user_call_scores` s {RANGE_OF_SCORES}) s "
+            f"LEFT JOIN {TYPES} cq ON cq.`user_id` = s.`user_id` LEFT JOIN {ENTRIES} qi ON qi.`user_id` = s.`user_id` "
+            f"LEFT JOIN {AGENTS} ag ON ag.`user_id` = s.`user_id`"
+        )
+
+    def registered_events(self) -> str:
+        """``UserCallScore.Registered`` for users with queue rows and no score row (the
+        domain's ``register_orphan``): no row of their own until their first call."""
+        row_id = "LOWER(HEX(" + uuid5_bytes("o.convtrack_h") + "))"
+        state = (
+            "CONCAT('{\"timestamp\":', "
+            + sql_string(self.timestamp)
+            + ', \',"originator_topic":"domain.user_call_score:UserCallScore","user_id":\', '
+            + 'CAST(o.`user_id` AS CHAR), \',"row_id":"\', '
+            + row_id
+            + ', \'","current_queue_type":\', '
+            + json_of("cq.convtrack_type", "text")
+            + ", ',\"contributing_agents\":', IFNULL(ag.convtrack_agents, '[]'), "
+            + "',\"queue_entry_ids\":', IFNULL(qi.convtrack_ids, '[]'), '}')"
+        )
+        identity = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/user_id/") + ", u.`user_id`)")
+        row_hash = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/new/") + ", u.`user_id`)")
+        orphans = (
+            "SELECT DISTINCT q.`user_id` FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s "
+            f"AND {self._scored('q', False)}"
+        )
+        return (
+            f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
+            f"SELECT {uuid5_bytes('o.convtrack_id')}, 1, {sql_string(REGISTERED_TOPIC)}, {state} "
+            f"FROM (SELECT u.`user_id`, {identity} AS convtrack_id, {row_hash} AS convtrack_h FROM ({orphans}) u) o "
+            f"LEFT JOIN {TYPES} cq ON cq.`user_id` = o.`user_id` LEFT JOIN {ENTRIES} qi ON qi.`user_id` = o.`user_id` "
+            f"LEFT JOIN {AGENTS} ag ON ag.`user_id` = o.`user_id`"
+        )
+
+    def score_staging(self) -> str:
+        legacy = [c.name for c in self.scores]
+        targets = [*legacy, "is_active", "current_queue_type", "last_reset_date", "last_queue_check"]
+        has_created = any(c.name == "created_at" for c in self.scores)
+        values = [f"s.{quote_name(n)}" for n in legacy] + [
+            "1",
+            "cq.convtrack_type",
+            "s.`created_at`" if has_created else "NULL",
+            sql_string(self.queue_check.isoformat(sep=" ", timespec="milliseconds")),
+        ]
+        return (
+            f"INSERT INTO {self.staging_scores} ({', '.join(map(quote_name, targets))}) SELECT {', '.join(values)} "
+            f"FROM `user_call_scores` s LEFT JOIN {TYPES} cq ON cq.`user_id` = s.`user_id` {RANGE_OF_SCORES}"
+        )
+
+    @staticmethod
+    def bind(statement: str, first: int, last: int) -> str:
+        """The statement for users ``first`` to ``last`` (integers, inlined: the statements
+        hold ``%`` in DATE_FORMAT and run without driver parameters)."""
+        return statement.replace("BETWEEN %s AND %s", f"BETWEEN {int(first)} AND {int(last)}")

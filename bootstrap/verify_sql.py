@@ -1,0 +1,134 @@
+"""Verify's row-level reconciliation run by the server, when the legacy tables and the
+staging tables share one MariaDB/MySQL server (the real case).
+
+One pass per table joins every legacy row to its projected row by id and compares every
+legacy column byte for byte (``CAST(… AS BINARY)`` with NULL-safe ``<=>``: the text form
+of a DATETIME(3) keeps its milliseconds and a DECIMAL its scale, and strings compare as
+bytes, not by the ``_ci`` collation that finds 'a' equal to 'A'), plus the new columns
+against what the bootstrap promises. It counts mismatches per column. Only when something
+differs does a second query fetch the first rows that differ, and the Python comparison
+(the one the other path uses for every row) names each column and both values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from bootstrap.legacy_source import LegacySource
+from bootstrap.seed_sql import sql_string
+from domain.values import EntryStatus, QueueType, row_time
+from infrastructure.projections.tables import ProjectionTables
+
+MAX_DETAILED = 200
+CALLBACK = sql_string(QueueType.LEGACY_CALLBACK)
+OUTSTANDING = sql_string(QueueType.OUTSTANDING_REQUESTS)
+
+
+def _same(left: str, right: str) -> str:
+    return f"(CAST({left} AS BINARY) <=> CAST({right} AS BINARY))"
+
+
+def _converted(alias: str) -> str:
+    return f"IF(BINARY {alias}.`queue_type` = {CALLBACK}, {OUTSTANDING}, {alias}.`queue_type`)"
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+class ServerComparison:
+    def __init__(self, source: LegacySource, tables: ProjectionTables, bootstrap_time: datetime) -> None:
+        self.source = source
+        self.tables = tables
+        self.queue_check = row_time(bootstrap_time).isoformat(sep=" ", timespec="milliseconds")
+
+    # ----------------------------------------------------------------- the checks per column
+
+    def score_checks(self) -> dict[str, str]:
+        """column -> SQL that is true when the projected row holds what it must."""
+        legacy = [c["name"] for c in self.source.columns("user_call_scores")]
+        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}") for name in legacy}
+        created = "l.`created_at`" if "created_at" in legacy else "NULL"
+        checks["is_active"] = "(s.`is_active` <=> 1)"
+        checks["last_reset_date"] = _same("s.`last_reset_date`", created)
+        checks["last_queue_check"] = _same(
+            "s.`last_queue_check`", f"CAST({sql_string(self.queue_check)} AS DATETIME(3))"
+        )
+        allowed = (
+            "(s.`current_queue_type` IS NULL OR EXISTS (SELECT 1 FROM `call_queue` q WHERE q.`user_id` = l.`user_id` "
+            f"AND BINARY {_converted('q')} = BINARY s.`current_queue_type`))"
+        )
+        checks["current_queue_type"] = _same("s.`current_queue_type`", "e.convtrack_type")
+        checks["current_queue_type (one of the user's entries' types)"] = allowed
+        return checks
+
+    def queue_checks(self) -> dict[str, str]:
+        legacy = [c["name"] for c in self.source.columns("call_queue")]
+        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}") for name in legacy if name != "queue_type"}
+        is_callback = f"BINARY l.`queue_type` = {CALLBACK}"
+        scheduled = [n for n in ("callback_scheduled_for", "scheduled_for", "callback_at") if n in legacy]
+        schedule = self._scheduled(scheduled)
+        reason = "l.`queue_reason`" if "queue_reason" in legacy else "NULL"
+        checks["queue_type"] = _same("s.`queue_type`", _converted("l"))
+        checks["callback_id"] = _same("s.`callback_id`", f"IF({is_callback}, CONCAT('legacy-callback-', l.`id`), NULL)")
+        checks["callback_reason"] = _same("s.`callback_reason`", f"IF({is_callback}, {reason}, NULL)")
+        checks["callback_scheduled_for"] = _same("s.`callback_scheduled_for`", f"IF({is_callback}, {schedule}, NULL)")
+        return checks
+
+    def _scheduled(self, names: list[str]) -> str:
+        """The first schedule column holding a datetime (as ``seed_mapping.scheduled_for``)."""
+        kinds = {c["name"]: c["type"] for c in self.source.columns("call_queue")}
+        usable = [f"l.{_q(n)}" for n in names if kinds[n].startswith(("datetime", "timestamp"))]
+        if not usable:
+            return "NULL"
+        return usable[0] if len(usable) == 1 else f"COALESCE({', '.join(usable)})"
+
+    # ----------------------------------------------------------------- the passes
+
+    def _from(self, logical: str) -> str:
+        staging = self.tables.names.qualified(logical)
+        joined = f"FROM `{logical}` l LEFT JOIN {staging} s ON s.`id` = l.`id` "
+        if logical == "user_call_scores":
+            pending = sql_string(EntryStatus.PENDING)
+            joined += (
+                "LEFT JOIN (SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, "
+                f"{_converted('q')} AS convtrack_type, ROW_NUMBER() OVER (PARTITION BY q.`user_id` "
+                "ORDER BY q.`priority_score` DESC, q.`created_at`, CAST(q.`id` AS BINARY)) AS convtrack_rank "
+                f"FROM `call_queue` q WHERE BINARY q.`status` = {pending}) c WHERE c.convtrack_rank = 1) e "
+                "ON e.`user_id` = l.`user_id` "
+            )
+        return joined
+
+    def compare(
+        self,
+        conn: Connection,
+        logical: str,
+        detail: Callable[[list[Any]], list[dict[str, Any]]],
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(mismatch count, the first mismatches named by the Python comparison)."""
+        checks = self.score_checks() if logical == "user_call_scores" else self.queue_checks()
+        good = " AND ".join(checks.values())
+        counted = ", ".join(f"SUM(s.`id` IS NOT NULL AND NOT {check})" for check in checks.values())
+        row = conn.exec_driver_sql(
+            f"SELECT SUM(s.`id` IS NULL), {counted} {self._from(logical)}WHERE s.`id` IS NULL OR NOT ({good})"
+        ).one()
+        missing = int(row[0] or 0)
+        by_column = {name: int(value or 0) for name, value in zip(checks, row[1:], strict=True)}
+        count = missing + sum(by_column.values())
+        if count == 0:
+            return 0, []
+        ids = list(
+            conn.exec_driver_sql(
+                f"SELECT l.`id` {self._from(logical)}WHERE s.`id` IS NULL OR NOT ({good}) "
+                f"ORDER BY l.`id` LIMIT {MAX_DETAILED}"
+            ).scalars()
+        )
+        return count, detail(ids)
+
+
+def rows_by_id(conn: Connection, table: Table, ids: list[Any]) -> dict[Any, dict[str, Any]]:
+    return {r.id: dict(r._mapping) for r in conn.execute(select(table).where(table.c.id.in_(ids)))}
