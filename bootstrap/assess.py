@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BINARY, cast, func, select
 
 from bootstrap.legacy_source import LegacySource
 from domain.values import INT_MAX, INT_MIN, EntryStatus, QueueType
+from infrastructure.database import is_sqlite
 
 KNOWN_QUEUE_TYPES = QueueType.ALL | {QueueType.LEGACY_CALLBACK}
 KNOWN_STATUSES = {EntryStatus.PENDING, EntryStatus.ASSIGNED, EntryStatus.COMPLETED, EntryStatus.CANCELLED}
-ROWS_PER_SECOND_ESTIMATE = 8_000  # bootstrap + staging projection + verify, per legacy row (docs/benchmarks.md)
+# bootstrap + staging projection + verify, migrated legacy rows per second at 1M users (docs/benchmarks.md)
+SERVER_PATH_ROWS_PER_SECOND = 19_000
+PYTHON_PATH_ROWS_PER_SECOND = 4_600
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Assessment:
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     estimated_seconds: float = 0.0
+    estimate_basis: str = ""
 
 
 REFERENCE = {
@@ -67,11 +71,11 @@ def assess(source: LegacySource) -> Assessment:
         for name in ("agents", "user_call_scores", "call_queue", "call_sessions"):
             if source.has_table(name):
                 result.counts[name] = source.count(conn, name)
-        rows = conn.execute(
-            select(queue.c.queue_type, queue.c.status, func.count())
-            .group_by(queue.c.queue_type, queue.c.status)
-            .order_by(queue.c.queue_type, queue.c.status)
+        queue_type, status = _exact(source, queue.c.queue_type), _exact(source, queue.c.status)
+        grouped = conn.execute(
+            select(queue_type, status, func.count()).group_by(queue_type, status).order_by(queue_type, status)
         ).all()
+        rows = [(_text(t), _text(s), n) for t, s, n in grouped]
         result.queue_by_type_and_status = [{"queue_type": t, "status": s, "count": n} for t, s, n in rows]
         result.callback_entries = sum(n for t, _s, n in rows if t == QueueType.LEGACY_CALLBACK)
         result.unknown_queue_types = _tally((t, n) for t, _s, n in rows if t not in KNOWN_QUEUE_TYPES)
@@ -121,8 +125,23 @@ def assess(source: LegacySource) -> Assessment:
             result.extra_columns[name] = extra
     _warn(result)
     migrated = result.counts.get("user_call_scores", 0) + result.counts.get("call_queue", 0)
-    result.estimated_seconds = round(migrated / ROWS_PER_SECOND_ESTIMATE, 1)
+    if is_sqlite(source.engine):
+        rate, result.estimate_basis = PYTHON_PATH_ROWS_PER_SECOND, "the Python path (SQLite)"
+    else:
+        rate = SERVER_PATH_ROWS_PER_SECOND
+        result.estimate_basis = "the server path (tracker in this database); the Python path takes about 4x as long"
+    result.estimated_seconds = round(migrated / rate, 1)
     return result
+
+
+def _exact(source: LegacySource, column: Any) -> Any:
+    """Group by the bytes (as the domain compares), not by MySQL's _ci collation, which
+    would fold 'Callback' and 'callback ' into 'callback'."""
+    return column if is_sqlite(source.engine) else cast(column, BINARY())
+
+
+def _text(value: Any) -> Any:
+    return value.decode("utf-8") if isinstance(value, bytes | bytearray) else value
 
 
 def _tally(pairs: Any) -> dict[str, int]:

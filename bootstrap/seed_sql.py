@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bootstrap.seed_mapping import SCHEDULE_COLUMNS
 from domain.identity import NAMESPACE
 from domain.values import EntryStatus, QueueType, row_time
 from infrastructure.projections.column_types import base_type
@@ -31,7 +32,6 @@ from infrastructure.projections.column_types import base_type
 QUEUE_TOPIC = "domain.call_queue_entry:CallQueueEntry.Seeded"
 SCORE_TOPIC = "domain.user_call_score:UserCallScore.Seeded"
 REGISTERED_TOPIC = "domain.user_call_score:UserCallScore.Registered"
-SCHEDULE_COLUMNS = ("callback_scheduled_for", "scheduled_for", "callback_at")
 
 _INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"}
 _TEXTS = {"varchar", "char", "character varying", "nvarchar", "nchar", "text", "tinytext", "mediumtext"}
@@ -40,6 +40,7 @@ _BYTES = {"blob", "tinyblob", "mediumblob", "longblob", "binary", "varbinary"}
 _DATETIMES = {"datetime", "timestamp"}
 RANGE_OF_SCORES = "WHERE s.`user_id` BETWEEN %s AND %s"
 TYPES, ENTRIES, AGENTS = "convtrack_seed_types", "convtrack_seed_entries", "convtrack_seed_agents"
+ORPHANS = "convtrack_seed_orphans"
 
 
 @dataclass(frozen=True)
@@ -195,17 +196,23 @@ class SeedSql:
         return json_object([(c.name, json_of(f"{alias}.{quote_name(c.name)}", str(c.kind))) for c in columns])
 
     @staticmethod
-    def _scored(alias: str, scored: bool) -> str:
-        """Queue rows whose user has a score row (``scored``), or whose user has none."""
-        exists = f"EXISTS (SELECT 1 FROM `user_call_scores` s0 WHERE s0.`user_id` = {alias}.`user_id`)"
-        return exists if scored else f"NOT {exists}"
+    def _queue_rows(scored: bool) -> str:
+        """FROM/WHERE of the range's queue rows (alias ``q``): those of users with a score
+        row, or those of users without one (listed in the orphans work table)."""
+        if scored:
+            return (
+                "FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s AND EXISTS "
+                "(SELECT 1 FROM `user_call_scores` s0 WHERE s0.`user_id` = q.`user_id`)"
+            )
+        return f"FROM {ORPHANS} o JOIN `call_queue` q ON q.`user_id` = o.`user_id` WHERE o.`user_id` BETWEEN %s AND %s"
 
-    def orphan_range(self, after: int | None, size: int) -> str:
+    @staticmethod
+    def orphan_range(after: int | None, size: int) -> str:
         """The next ``size`` users with queue rows and no score row: (first, last, count)."""
-        where = "" if after is None else f"AND q.`user_id` > {int(after)} "
+        where = "" if after is None else f"WHERE `user_id` > {int(after)} "
         return (
-            "SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT DISTINCT q.`user_id` FROM `call_queue` q "
-            f"WHERE {self._scored('q', False)} {where}ORDER BY q.`user_id` LIMIT {int(size)}) r"
+            f"SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT `user_id` FROM {ORPHANS} "
+            f"{where}ORDER BY `user_id` LIMIT {int(size)}) r"
         )
 
     @staticmethod
@@ -217,13 +224,10 @@ class SeedSql:
             f"{where}ORDER BY `user_id` LIMIT {int(size)}) r"
         )
 
-    def users_in_range(self, scored: bool) -> str:
-        if scored:
-            return "SELECT `user_id` FROM `user_call_scores` WHERE `user_id` BETWEEN %s AND %s ORDER BY `user_id`"
-        return (
-            "SELECT DISTINCT q.`user_id` FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s "
-            f"AND {self._scored('q', False)} ORDER BY q.`user_id`"
-        )
+    @staticmethod
+    def users_in_range(scored: bool) -> str:
+        table = "`user_call_scores`" if scored else ORPHANS
+        return f"SELECT `user_id` FROM {table} WHERE `user_id` BETWEEN %s AND %s ORDER BY `user_id`"
 
     # ----------------------------------------------------------------- call_queue
 
@@ -255,7 +259,7 @@ class SeedSql:
             f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
             f"SELECT {uuid5_bytes('q.convtrack_h')}, 1, {sql_string(QUEUE_TOPIC)}, {state} "
             f"FROM (SELECT q.*, {uuid5_hash('CONCAT(' + sql_string('/call_queue/') + ', q.`id`)')} AS convtrack_h "
-            f"FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s AND {self._scored('q', scored)}) q"
+            f"{self._queue_rows(scored)}) q"
         )
 
     def queue_staging(self, scored: bool) -> str:
@@ -270,8 +274,7 @@ class SeedSql:
         ]
         return (
             f"INSERT INTO {self.staging_queue} ({', '.join(map(quote_name, targets))}) "
-            f"SELECT {', '.join(values)} FROM `call_queue` q "
-            f"WHERE q.`user_id` BETWEEN %s AND %s AND {self._scored('q', scored)}"
+            f"SELECT {', '.join(values)} {self._queue_rows(scored)}"
         )
 
     # ----------------------------------------------------------------- user_call_scores
@@ -280,7 +283,8 @@ class SeedSql:
         """Statements that fold, in one pass over each legacy table, what every user's score
         event needs from the other tables: the current queue type (after the callback
         conversion, by the rule), the queue entry ids (JSON, in id order) and the
-        contributing agents (JSON, in order of first call). Work tables in the tracker's
+        contributing agents (JSON, in order of first call); and the users with queue rows
+        but no score row. Work tables in the tracker's
         database, read by both of the seeder's connections; a rerun after a kill builds
         them again, and ``drop_user_tables`` removes them."""
         pending = sql_string(EntryStatus.PENDING)
@@ -295,6 +299,8 @@ class SeedSql:
             "SELECT q.`user_id`, CONCAT('[', GROUP_CONCAT(JSON_QUOTE(CONVERT(q.`id` USING utf8mb4)) "
             "ORDER BY q.`id` SEPARATOR ','), ']') AS convtrack_ids FROM `call_queue` q GROUP BY q.`user_id`",
             f"CREATE TABLE {AGENTS} (`user_id` BIGINT PRIMARY KEY, convtrack_agents LONGTEXT)",
+            f"CREATE TABLE {ORPHANS} (`user_id` BIGINT PRIMARY KEY) SELECT DISTINCT q.`user_id` FROM `call_queue` q "
+            "WHERE NOT EXISTS (SELECT 1 FROM `user_call_scores` s0 WHERE s0.`user_id` = q.`user_id`)",
         ]
         if with_sessions:
             statements.append(
@@ -307,7 +313,7 @@ class SeedSql:
 
     @staticmethod
     def drop_user_tables() -> str:
-        return f"DROP TABLE IF EXISTS {TYPES}, {ENTRIES}, {AGENTS}"
+        return f"DROP TABLE IF EXISTS {TYPES}, {ENTRIES}, {AGENTS}, {ORPHANS}"
 
     def score_events(self) -> str:
         created = next((c for c in self.scores if c.name == "created_at"), None)
@@ -354,10 +360,7 @@ class SeedSql:
         )
         identity = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/user_id/") + ", u.`user_id`)")
         row_hash = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/new/") + ", u.`user_id`)")
-        orphans = (
-            "SELECT DISTINCT q.`user_id` FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s "
-            f"AND {self._scored('q', False)}"
-        )
+        orphans = f"SELECT `user_id` FROM {ORPHANS} WHERE `user_id` BETWEEN %s AND %s"
         return (
             f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
             f"SELECT {uuid5_bytes('o.convtrack_id')}, 1, {sql_string(REGISTERED_TOPIC)}, {state} "

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from bootstrap.legacy_source import LegacySource
+from bootstrap.seed_mapping import SCHEDULE_COLUMNS
 from bootstrap.seed_sql import sql_string
 from domain.values import EntryStatus, QueueType, row_time
 from infrastructure.projections.tables import ProjectionTables
@@ -70,7 +71,7 @@ class ServerComparison:
         legacy = [c["name"] for c in self.source.columns("call_queue")]
         checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}") for name in legacy if name != "queue_type"}
         is_callback = f"BINARY l.`queue_type` = {CALLBACK}"
-        scheduled = [n for n in ("callback_scheduled_for", "scheduled_for", "callback_at") if n in legacy]
+        scheduled = [n for n in SCHEDULE_COLUMNS if n in legacy]
         schedule = self._scheduled(scheduled)
         reason = "l.`queue_reason`" if "queue_reason" in legacy else "NULL"
         checks["queue_type"] = _same("s.`queue_type`", _converted("l"))

@@ -70,6 +70,7 @@ def assess_command(
         "unknown_statuses",
         "extra_columns",
         "estimated_seconds",
+        "estimate_basis",
     ):
         facts.add_row(key.replace("_", " "), str(getattr(result, key)))
     console.print(facts)

@@ -10,6 +10,7 @@ import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
 from sqlalchemy import text
 
+from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.legacy_source import LegacySource
 from bootstrap.sample_data import generate
@@ -175,6 +176,10 @@ def test_server_and_python_paths_write_the_same_events_and_the_same_staging_rows
     server_db = awkward_legacy(mariadb_server)
     python_db = copy_legacy(mariadb_server, server_db)
     server_url, python_url = mariadb_server.url(server_db), mariadb_server.url(python_db)
+
+    assessment = assess(LegacySource(server_url))  # values equal only under the _ci collation are their own
+    assert {"Callback", "callback "} <= set(assessment.unknown_queue_types)
+    assert {"Pending", "pending ", "PENDING"} <= set(assessment.unknown_statuses)
 
     server_tracker, server_path = bootstrapped(server_url, in_server=True)
     python_tracker, python_path = bootstrapped(python_url, in_server=False)
