@@ -279,17 +279,17 @@ class SeedSql:
 
     # ----------------------------------------------------------------- user_call_scores
 
-    def user_tables(self, with_sessions: bool) -> list[str]:
+    def user_tables(self, with_sessions: bool) -> list[list[str]]:
         """Statements that fold, in one pass over each legacy table, what every user's score
         event needs from the other tables: the current queue type (after the callback
         conversion, by the rule), the queue entry ids (JSON, in id order) and the
         contributing agents (JSON, in order of first call); and the users with queue rows
-        but no score row. Work tables in the tracker's
-        database, read by both of the seeder's connections; a rerun after a kill builds
-        them again, and ``drop_user_tables`` removes them."""
+        but no score row. Work tables in the tracker's database, read by both of the
+        seeder's connections; a rerun after a kill builds them again (after
+        ``drop_user_tables``, which also removes them at the end). Two lists: the call_queue
+        folds and the call_sessions fold, independent, for two connections at once."""
         pending = sql_string(EntryStatus.PENDING)
-        statements = [
-            self.drop_user_tables(),
+        from_queue = [
             f"CREATE TABLE {TYPES} (`user_id` BIGINT PRIMARY KEY, convtrack_type LONGTEXT) "
             f"SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, {self._converted_type('q')} "
             "AS convtrack_type, ROW_NUMBER() OVER (PARTITION BY q.`user_id` ORDER BY q.`priority_score` DESC, "
@@ -298,18 +298,18 @@ class SeedSql:
             f"CREATE TABLE {ENTRIES} (`user_id` BIGINT PRIMARY KEY, convtrack_ids LONGTEXT) "
             "SELECT q.`user_id`, CONCAT('[', GROUP_CONCAT(JSON_QUOTE(CONVERT(q.`id` USING utf8mb4)) "
             "ORDER BY q.`id` SEPARATOR ','), ']') AS convtrack_ids FROM `call_queue` q GROUP BY q.`user_id`",
-            f"CREATE TABLE {AGENTS} (`user_id` BIGINT PRIMARY KEY, convtrack_agents LONGTEXT)",
             f"CREATE TABLE {ORPHANS} (`user_id` BIGINT PRIMARY KEY) SELECT DISTINCT q.`user_id` FROM `call_queue` q "
             "WHERE NOT EXISTS (SELECT 1 FROM `user_call_scores` s0 WHERE s0.`user_id` = q.`user_id`)",
         ]
+        from_sessions = [f"CREATE TABLE {AGENTS} (`user_id` BIGINT PRIMARY KEY, convtrack_agents LONGTEXT)"]
         if with_sessions:
-            statements.append(
+            from_sessions.append(
                 f"INSERT INTO {AGENTS} SELECT a.`user_id`, CONCAT('[', GROUP_CONCAT(a.`agent_id` "
                 "ORDER BY a.convtrack_first, a.`agent_id` SEPARATOR ','), ']') FROM (SELECT cs.`user_id`, "
                 "cs.`agent_id`, MIN(cs.`started_at`) AS convtrack_first FROM `call_sessions` cs "
                 "GROUP BY cs.`user_id`, cs.`agent_id`) a GROUP BY a.`user_id`"
             )
-        return statements
+        return [from_queue, from_sessions]
 
     @staticmethod
     def drop_user_tables() -> str:

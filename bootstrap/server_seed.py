@@ -26,6 +26,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,11 +134,9 @@ class ServerSeeder:
         """Seed every legacy row: the users with a score row, then the users known only
         from queue rows. Return how many legacy rows were seeded (for progress)."""
         done = 0
+        self._build_user_tables()
         with self.engine.connect() as conn:
             _session_settings(conn)
-            for statement in self.sql.user_tables(self.with_sessions):
-                conn.exec_driver_sql(statement)
-            conn.commit()
             with _Stager(self.engine, self.sql, counts) as stager:
                 for phase in self.phases:
                     after: int | None = None
@@ -162,6 +161,23 @@ class ServerSeeder:
                             progress(min(done, total), total)
             conn.exec_driver_sql(self.sql.drop_user_tables())
         return done
+
+    def _build_user_tables(self) -> None:
+        """The work tables, their independent folds on two connections at once."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(self.sql.drop_user_tables())
+            conn.commit()
+
+        def build(statements: list[str]) -> None:
+            with self.engine.connect() as conn:
+                _session_settings(conn)
+                for statement in statements:
+                    conn.exec_driver_sql(statement)
+                conn.commit()
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="convtrack-fold") as pool:
+            for done in [pool.submit(build, group) for group in self.sql.user_tables(self.with_sessions)]:
+                done.result()
 
     def _next_range(self, conn: Connection, phase: Phase, after: int | None) -> tuple[int, int, int] | None:
         query = self.sql.scored_range if phase.scored else self.sql.orphan_range

@@ -8,6 +8,7 @@ promises, no ``callback`` queue type may remain, and every foreign key must reso
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,9 +85,30 @@ def verify(
             "before cutover; see the report it wrote then"
         )
     tables = staging_tables(tracker)
-    engine = tracker.sql_recorder.engine
     report = VerifyReport()
     assert run.bootstrap_time is not None
+    concurrent = not is_sqlite(tracker.sql_recorder.engine)  # (SQLite: one connection may serve all)
+    with ThreadPoolExecutor(max_workers=1 if concurrent else None, thread_name_prefix="convtrack-events") as pool:
+        seed_events: Future[dict[str, int]] = Future()
+        if concurrent:
+            seed_events = pool.submit(_count_seed_events, tracker)  # a pass over the events, meanwhile
+        else:
+            seed_events.set_result(_count_seed_events(tracker))
+        _reconcile(report, tracker, source, tables, run.bootstrap_time, batch_size, progress, seed_events)
+    return report
+
+
+def _reconcile(
+    report: VerifyReport,
+    tracker: ConversionTracker,
+    source: LegacySource,
+    tables: ProjectionTables,
+    bootstrap_time: Any,
+    batch_size: int,
+    progress: Any,
+    seed_events: Future[dict[str, int]],
+) -> None:
+    engine = tracker.sql_recorder.engine
     with source.snapshot() as legacy, engine.connect() as ours:
         counts = {name: source.count(legacy, name) for name in ("user_call_scores", "call_queue")}
         projected = {
@@ -100,14 +122,13 @@ def verify(
                 f"legacy {counts[name]}, projected {projected[name]}",
             )
         if server_verify_applies(tracker, source):
-            _compare_in_server(report, source, tables, run.bootstrap_time, legacy, ours, progress)
+            _compare_in_server(report, source, tables, bootstrap_time, legacy, ours, progress)
         else:
             total = sum(counts.values())
-            _compare_in_python(report, source, tables, run.bootstrap_time, legacy, ours, batch_size, progress, total)
+            _compare_in_python(report, source, tables, bootstrap_time, legacy, ours, batch_size, progress, total)
         _figures(report, legacy, source.table("user_call_scores"), ours, tables.scores)
     _no_callbacks_and_fks(report, engine, tables)
-    _seed_event_counts(report, tracker, counts)
-    return report
+    _seed_event_checks(report, seed_events.result(), counts)
 
 
 def server_verify_applies(tracker: ConversionTracker, source: LegacySource) -> bool:
@@ -148,13 +169,17 @@ def _compare_in_server(
             _compare_entry(found, rows[row_id], mine.get(row_id))
         return found.mismatches or [_unexplained("call_queue", ids[0])]
 
-    with source.engine.connect() as conn:
-        for logical, detail in (("user_call_scores", score_detail), ("call_queue", entry_detail)):
-            count, listed = comparison.compare(conn, logical, detail)
+    details = {"user_call_scores": score_detail, "call_queue": entry_detail}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="convtrack-verify") as pool:
+        tallies = {logical: pool.submit(comparison.tally, logical) for logical in details}  # both tables at once
+        for done, (logical, tally) in enumerate(tallies.items(), start=1):
+            count = tally.result()
             report.mismatch_count += count
-            report.mismatches.extend(listed[: MAX_LISTED - len(report.mismatches)])
+            if count:
+                listed = details[logical](comparison.first_differing(logical))
+                report.mismatches.extend(listed[: MAX_LISTED - len(report.mismatches)])
             if progress:
-                progress(1 if logical == "user_call_scores" else 2, 2)
+                progress(done, len(details))
 
 
 def _unexplained(table: str, row_id: Any) -> dict[str, Any]:
@@ -319,22 +344,26 @@ def _qualified(engine: Engine, tables: ProjectionTables, table: Table) -> str:
     return f'"{table.name}"' if engine.dialect.name == "sqlite" else f"`{table.name}`"
 
 
-def _seed_event_counts(report: VerifyReport, tracker: ConversionTracker, counts: dict[str, int]) -> None:
+SEED_TOPICS = {
+    "user_call_scores": "domain.user_call_score:UserCallScore.Seeded",
+    "call_queue": "domain.call_queue_entry:CallQueueEntry.Seeded",
+}
+
+
+def _count_seed_events(tracker: ConversionTracker) -> dict[str, int]:
+    """Seed events per topic, in one pass over the events."""
     events = tracker.sql_recorder.events
-    topics = {
-        "user_call_scores": "domain.user_call_score:UserCallScore.Seeded",
-        "call_queue": "domain.call_queue_entry:CallQueueEntry.Seeded",
-    }
-    with tracker.sql_recorder.engine.connect() as conn:  # one pass over the events for both counts
-        found = dict(
-            conn.execute(
-                select(events.c.topic, func.count()).where(events.c.topic.in_(topics.values())).group_by(events.c.topic)
-            ).all()
+    with tracker.sql_recorder.engine.connect() as conn:
+        seeded = events.c.topic.in_(SEED_TOPICS.values())
+        found = conn.execute(select(events.c.topic, func.count()).where(seeded).group_by(events.c.topic)).all()
+    return {str(topic): int(count) for topic, count in found}
+
+
+def _seed_event_checks(report: VerifyReport, found: dict[str, int], counts: dict[str, int]) -> None:
+    for name, topic in SEED_TOPICS.items():
+        seeded = found.get(topic, 0)
+        report.check(
+            f"one seed event per {name} row",
+            seeded == counts[name],
+            f"{seeded} seed events for {counts[name]} legacy rows",
         )
-        for name, topic in topics.items():
-            seeded = int(found.get(topic, 0))
-            report.check(
-                f"one seed event per {name} row",
-                seeded == counts[name],
-                f"{seeded} seed events for {counts[name]} legacy rows",
-            )

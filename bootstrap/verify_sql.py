@@ -12,7 +12,6 @@ differs does a second query fetch the first rows that differ, and the Python com
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -104,31 +103,31 @@ class ServerComparison:
             )
         return joined
 
-    def compare(
-        self,
-        conn: Connection,
-        logical: str,
-        detail: Callable[[list[Any]], list[dict[str, Any]]],
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """(mismatch count, the first mismatches named by the Python comparison)."""
-        checks = self.score_checks() if logical == "user_call_scores" else self.queue_checks()
-        good = " AND ".join(checks.values())
+    def tally(self, logical: str) -> int:
+        """Mismatches in ``logical``: one per missing projected row, one per column that
+        differs (a pass over the table, on its own connection)."""
+        checks = self._checks(logical)
         counted = ", ".join(f"SUM(s.`id` IS NOT NULL AND NOT {check})" for check in checks.values())
-        row = conn.exec_driver_sql(
-            f"SELECT SUM(s.`id` IS NULL), {counted} {self._from(logical)}WHERE s.`id` IS NULL OR NOT ({good})"
-        ).one()
-        missing = int(row[0] or 0)
-        by_column = {name: int(value or 0) for name, value in zip(checks, row[1:], strict=True)}
-        count = missing + sum(by_column.values())
-        if count == 0:
-            return 0, []
-        ids = list(
-            conn.exec_driver_sql(
-                f"SELECT l.`id` {self._from(logical)}WHERE s.`id` IS NULL OR NOT ({good}) "
+        with self.source.engine.connect() as conn:
+            query = f"SELECT SUM(s.`id` IS NULL), {counted} {self._from(logical)}{self._bad(checks)}"
+            row = conn.exec_driver_sql(query).one()
+        return sum(int(value or 0) for value in row)
+
+    def first_differing(self, logical: str) -> list[Any]:
+        """The ids of the first rows that differ, in id order."""
+        with self.source.engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                f"SELECT l.`id` {self._from(logical)}{self._bad(self._checks(logical))} "
                 f"ORDER BY l.`id` LIMIT {MAX_DETAILED}"
-            ).scalars()
-        )
-        return count, detail(ids)
+            )
+            return list(found.scalars())
+
+    def _checks(self, logical: str) -> dict[str, str]:
+        return self.score_checks() if logical == "user_call_scores" else self.queue_checks()
+
+    @staticmethod
+    def _bad(checks: dict[str, str]) -> str:
+        return f"WHERE s.`id` IS NULL OR NOT ({' AND '.join(checks.values())})"
 
 
 def rows_by_id(conn: Connection, table: Table, ids: list[Any]) -> dict[Any, dict[str, Any]]:
