@@ -3,9 +3,10 @@
     .venv/bin/python -m tests.benchmarks.bench_bootstrap --users 1000000
 
 Generates the legacy data once (about 0.9 score rows, 1.4 queue rows and 5 sessions
-per user), copies it server-side into a second database, then times (a) the guide's
-migration SQL on one copy and (b) `bootstrap` + staging projection + `verify` on the
-other (in a child process, so its peak memory is its own). Prints the ratio.
+per user); for each of ``--repeat`` runs, copies it server-side into two fresh databases,
+then times (a) the guide's migration SQL on one copy and (b) `bootstrap` + staging
+projection + `verify` on the other (in a child process, so its peak memory is its own).
+Prints the ratio of each run.
 """
 
 from __future__ import annotations
@@ -52,9 +53,22 @@ def ours(url: str) -> dict[str, float]:
     }
 
 
+def copy_legacy(server: MariaDBServer, source: str, name: str) -> str:
+    """A server-side copy of the legacy tables (same DDL, same rows)."""
+    target = server.create_database(name)
+    with server.root() as conn, conn.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"CREATE TABLE `{target}`.`{table}` LIKE `{source}`.`{table}`")
+        cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
+        for table in TABLES:
+            cursor.execute(f"INSERT INTO `{target}`.`{table}` SELECT * FROM `{source}`.`{table}`")
+    return target
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs on the same generated data (fresh copies)")
     parser.add_argument("--ours", help="internal: run our side against this URL and print JSON")
     args = parser.parse_args()
     if args.ours:
@@ -62,41 +76,42 @@ def main() -> None:
         return
     server = MariaDBServer(buffer_pool="4G").start()
     try:
-        guide_db, ours_db = server.create_database("legacy_guide"), server.create_database("legacy_ours")
+        pristine = server.create_database("legacy_pristine")
         started = time.perf_counter()
-        counts = generate(make_engine(server.url(guide_db)), users=args.users, chunk=20_000)
+        counts = generate(make_engine(server.url(pristine)), users=args.users, chunk=20_000)
         print(f"generated {counts} in {time.perf_counter() - started:.0f} s", flush=True)
-        with server.root() as conn, conn.cursor() as cursor:
-            for table in TABLES:
-                cursor.execute(f"CREATE TABLE `{ours_db}`.`{table}` LIKE `{guide_db}`.`{table}`")
-            cursor.execute("SET FOREIGN_KEY_CHECKS = 0")
-            for table in TABLES:
-                cursor.execute(f"INSERT INTO `{ours_db}`.`{table}` SELECT * FROM `{guide_db}`.`{table}`")
-            cursor.execute(f"USE `{guide_db}`")
-            started = time.perf_counter()
-            for statement in statements(fixture_sql("guide_migration.sql")):
-                cursor.execute(statement)
-            guide_s = time.perf_counter() - started
-        out = subprocess.run(
-            [sys.executable, "-m", "tests.benchmarks.bench_bootstrap", "--ours", server.url(ours_db)],
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise SystemExit(out.stderr[-3000:])
-        mine = json.loads(out.stdout.strip().splitlines()[-1])
-        print(
-            json.dumps(
-                {
-                    "users": args.users,
-                    "legacy_rows": counts,
-                    "guide_sql_s": round(guide_s, 1),
-                    **{k: round(v, 1) for k, v in mine.items()},
-                    "ours_over_guide": round(mine["total_s"] / guide_s, 2),
-                }
-            ),
-            flush=True,
-        )
+        for run in range(1, args.repeat + 1):
+            guide_db = copy_legacy(server, pristine, f"legacy_guide_{run}")
+            ours_db = copy_legacy(server, pristine, f"legacy_ours_{run}")
+            with server.root() as conn, conn.cursor() as cursor:
+                cursor.execute(f"USE `{guide_db}`")
+                started = time.perf_counter()
+                for statement in statements(fixture_sql("guide_migration.sql")):
+                    cursor.execute(statement)
+                guide_s = time.perf_counter() - started
+            out = subprocess.run(
+                [sys.executable, "-m", "tests.benchmarks.bench_bootstrap", "--ours", server.url(ours_db)],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode != 0:
+                raise SystemExit(out.stderr[-3000:])
+            mine = json.loads(out.stdout.strip().splitlines()[-1])
+            print(
+                json.dumps(
+                    {
+                        "run": run,
+                        "users": args.users,
+                        "legacy_rows": counts,
+                        "guide_sql_s": round(guide_s, 1),
+                        **{k: round(v, 1) for k, v in mine.items()},
+                        "ours_over_guide": round(mine["total_s"] / guide_s, 2),
+                    }
+                ),
+                flush=True,
+            )
+            server.drop_database(guide_db)
+            server.drop_database(ours_db)
     finally:
         server.stop()
 
