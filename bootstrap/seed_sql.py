@@ -199,10 +199,10 @@ class SeedSql:
     def _queue_rows(scored: bool) -> str:
         """FROM/WHERE of the range's queue rows (alias ``q``): those of users with a score
         row, or those of users without one (listed in the orphans work table)."""
-        if scored:
+        if scored:  # user_id is unique in user_call_scores: one score row per queue row's user
             return (
-                "FROM `call_queue` q WHERE q.`user_id` BETWEEN %s AND %s AND EXISTS "
-                "(SELECT 1 FROM `user_call_scores` s0 WHERE s0.`user_id` = q.`user_id`)"
+                "FROM `user_call_scores` s0 JOIN `call_queue` q ON q.`user_id` = s0.`user_id` "
+                "WHERE s0.`user_id` BETWEEN %s AND %s"
             )
         return f"FROM {ORPHANS} o JOIN `call_queue` q ON q.`user_id` = o.`user_id` WHERE o.`user_id` BETWEEN %s AND %s"
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, select
 
 from bootstrap.legacy_source import LegacySource
 from bootstrap.seed_mapping import SCHEDULE_COLUMNS
-from bootstrap.seed_sql import sql_string
+from bootstrap.seed_sql import LegacyColumn, sql_string
 from domain.values import EntryStatus, QueueType, row_time
 from infrastructure.projections.tables import ProjectionTables
 
@@ -28,7 +28,12 @@ CALLBACK = sql_string(QueueType.LEGACY_CALLBACK)
 OUTSTANDING = sql_string(QueueType.OUTSTANDING_REQUESTS)
 
 
-def _same(left: str, right: str) -> str:
+def _same(left: str, right: str, kind: str | None = "text") -> str:
+    """NULL-safe equality, exact: strings (and any type without a known exact comparison)
+    as bytes; numbers, dates and datetimes by value (same column types on both sides, so
+    a DATETIME(3) compares to the millisecond and a DECIMAL with its scale)."""
+    if kind in {"int", "bool", "decimal", "datetime", "date"}:
+        return f"({left} <=> {right})"
     return f"(CAST({left} AS BINARY) <=> CAST({right} AS BINARY))"
 
 
@@ -50,14 +55,14 @@ class ServerComparison:
 
     def score_checks(self) -> dict[str, str]:
         """column -> SQL that is true when the projected row holds what it must."""
-        legacy = [c["name"] for c in self.source.columns("user_call_scores")]
-        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}") for name in legacy}
+        kinds = self._kinds("user_call_scores")
+        legacy = list(kinds)
+        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}", kinds[name]) for name in legacy}
         created = "l.`created_at`" if "created_at" in legacy else "NULL"
         checks["is_active"] = "(s.`is_active` <=> 1)"
-        checks["last_reset_date"] = _same("s.`last_reset_date`", created)
-        checks["last_queue_check"] = _same(
-            "s.`last_queue_check`", f"CAST({sql_string(self.queue_check)} AS DATETIME(3))"
-        )
+        checks["last_reset_date"] = _same("s.`last_reset_date`", created, kinds.get("created_at"))
+        queue_check = f"CAST({sql_string(self.queue_check)} AS DATETIME(3))"
+        checks["last_queue_check"] = _same("s.`last_queue_check`", queue_check, "datetime")
         allowed = (
             "(s.`current_queue_type` IS NULL OR EXISTS (SELECT 1 FROM `call_queue` q WHERE q.`user_id` = l.`user_id` "
             f"AND BINARY {_converted('q')} = BINARY s.`current_queue_type`))"
@@ -67,8 +72,9 @@ class ServerComparison:
         return checks
 
     def queue_checks(self) -> dict[str, str]:
-        legacy = [c["name"] for c in self.source.columns("call_queue")]
-        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}") for name in legacy if name != "queue_type"}
+        kinds = self._kinds("call_queue")
+        legacy = list(kinds)
+        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}", kinds[name]) for name in legacy if name != "queue_type"}
         is_callback = f"BINARY l.`queue_type` = {CALLBACK}"
         scheduled = [n for n in SCHEDULE_COLUMNS if n in legacy]
         schedule = self._scheduled(scheduled)
@@ -76,8 +82,13 @@ class ServerComparison:
         checks["queue_type"] = _same("s.`queue_type`", _converted("l"))
         checks["callback_id"] = _same("s.`callback_id`", f"IF({is_callback}, CONCAT('legacy-callback-', l.`id`), NULL)")
         checks["callback_reason"] = _same("s.`callback_reason`", f"IF({is_callback}, {reason}, NULL)")
-        checks["callback_scheduled_for"] = _same("s.`callback_scheduled_for`", f"IF({is_callback}, {schedule}, NULL)")
+        checks["callback_scheduled_for"] = _same(
+            "s.`callback_scheduled_for`", f"IF({is_callback}, {schedule}, NULL)", "datetime"
+        )
         return checks
+
+    def _kinds(self, table: str) -> dict[str, str | None]:
+        return {c["name"]: LegacyColumn(c["name"], c["type"]).kind for c in self.source.columns(table)}
 
     def _scheduled(self, names: list[str]) -> str:
         """The first schedule column holding a datetime (as ``seed_mapping.scheduled_for``)."""
