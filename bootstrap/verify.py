@@ -25,6 +25,7 @@ from domain.values import QueueType
 from infrastructure.application import ConversionTracker
 from infrastructure.database import is_sqlite
 from infrastructure.projections.rebuild import legacy_schema_of
+from infrastructure.projections.store_reader import StoreReader
 from infrastructure.projections.tables import ProjectionTables, TableNames, projection_tables
 
 MAX_LISTED = 200
@@ -129,6 +130,7 @@ def _reconcile(
         _figures(report, legacy, source.table("user_call_scores"), ours, tables.scores)
     _no_callbacks_and_fks(report, engine, tables)
     _seed_event_checks(report, seed_events.result(), counts)
+    _sampled_seed_events(report, tracker, tables)
 
 
 def server_verify_applies(tracker: ConversionTracker, source: LegacySource) -> bool:
@@ -367,3 +369,44 @@ def _seed_event_checks(report: VerifyReport, found: dict[str, int], counts: dict
             seeded == counts[name],
             f"{seeded} seed events for {counts[name]} legacy rows",
         )
+
+
+SAMPLED_EVENTS = 2000
+
+
+def _sampled_seed_events(report: VerifyReport, tracker: ConversionTracker, tables: ProjectionTables) -> None:
+    """Seed events spread evenly over the log, decoded by the library and projected as the
+    runner projects them, must equal their staging rows. On the server path the staging
+    rows are written from the legacy rows, so this reads the events themselves back."""
+    recorder = tracker.sql_recorder
+    events = recorder.events
+    table_of = {SEED_TOPICS["user_call_scores"]: tables.scores, SEED_TOPICS["call_queue"]: tables.queue}
+    with recorder.engine.connect() as conn:
+        low, high = conn.execute(select(func.min(events.c.id), func.max(events.c.id))).one()
+        if low is None:
+            return
+        ids = sorted({low + (high - low) * k // (SAMPLED_EVENTS - 1) for k in range(SAMPLED_EVENTS)})
+        columns = (events.c.id, events.c.originator_id, events.c.originator_version, events.c.topic, events.c.state)
+        rows = conn.execute(select(*columns).where(events.c.id.in_(ids), events.c.topic.in_(table_of))).all()
+        reader = StoreReader(recorder, tracker.mapper)
+        expected: dict[str, dict[str, dict[str, Any]]] = {}
+        for row in rows:
+            change = reader.event(tuple(row)).row_change()
+            expected.setdefault(row.topic, {})[change.row_id] = change.values
+        found = VerifyReport()
+        for topic, by_id in expected.items():
+            table = table_of[topic]
+            logical = "user_call_scores" if table is tables.scores else "call_queue"
+            staged = rows_by_id(conn, table, list(by_id))
+            for row_id, values in by_id.items():
+                _compare_columns(found, logical, values, staged.get(row_id) or {"id": row_id}, skip=set())
+    for mismatch in found.mismatches:  # the seed event's value, where the others name the legacy one
+        mismatch["column"] = f"{mismatch['column']} (seed event)"
+    sampled = sum(len(by_id) for by_id in expected.values())
+    report.check(
+        "sampled seed events, decoded by the library, equal their staging rows",
+        found.mismatch_count == 0,
+        f"{sampled} events spread over the log, {found.mismatch_count} differing values",
+    )
+    report.mismatch_count += found.mismatch_count
+    report.mismatches.extend(found.mismatches[: MAX_LISTED - len(report.mismatches)])

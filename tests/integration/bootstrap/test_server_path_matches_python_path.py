@@ -242,3 +242,26 @@ def test_a_bootstrap_whose_legacy_tables_change_while_it_reads_them_does_not_com
             text("SELECT COUNT(*) FROM stored_events WHERE topic = 'domain.bootstrap_run:BootstrapRun.Completed'")
         ).scalar()
     assert completed == 0
+
+
+def test_verify_reads_seed_events_back_and_names_one_that_differs_from_its_row(mariadb_server: MariaDBServer) -> None:
+    """On the server path the staging rows come from the legacy rows, so a seed event that
+    lost a value would pass the row-by-row comparison: verify decodes a sample spread over
+    the log (every event, at this size) and compares it with its staging row."""
+    database = mariadb_server.create_database()
+    url = mariadb_server.url(database)
+    generate(make_engine(url), users=80, seed=6)
+    tracker, path = bootstrapped(url, in_server=True)
+    assert path.startswith("server path") and verify(tracker, LegacySource(url)).ok
+    with mariadb_server.root() as conn, conn.cursor() as cursor:
+        changed = cursor.execute(
+            f'UPDATE `{database}`.stored_events SET state = REPLACE(state, \'"status":"pending"\', '
+            "'\"status\":\"Pending\"') WHERE topic = 'domain.call_queue_entry:CallQueueEntry.Seeded' "
+            'AND state LIKE \'%"status":"pending"%\' ORDER BY id LIMIT 1'
+        )
+    assert changed == 1
+    report = verify(tracker, LegacySource(url))
+    assert [c.name for c in report.checks if not c.ok] == [
+        "sampled seed events, decoded by the library, equal their staging rows"
+    ]
+    assert [(m["table"], m["column"]) for m in report.mismatches] == [("call_queue", "status (seed event)")]
