@@ -122,11 +122,11 @@ def _reconcile(
                 counts[name] == projected[name],
                 f"legacy {counts[name]}, projected {projected[name]}",
             )
+        sides = _Sides(source, tables, bootstrap_time, legacy, ours)
         if server_verify_applies(tracker, source):
-            _compare_in_server(report, source, tables, bootstrap_time, legacy, ours, progress)
+            _compare_in_server(report, sides, progress)
         else:
-            total = sum(counts.values())
-            _compare_in_python(report, source, tables, bootstrap_time, legacy, ours, batch_size, progress, total)
+            _compare_in_python(report, sides, batch_size, progress, total=sum(counts.values()))
         _figures(report, legacy, source.table("user_call_scores"), ours, tables.scores)
     _no_callbacks_and_fks(report, engine, tables)
     _seed_event_checks(report, seed_events.result(), counts)
@@ -138,35 +138,38 @@ def server_verify_applies(tracker: ConversionTracker, source: LegacySource) -> b
     return not is_sqlite(engine) and not is_sqlite(source.engine) and same_database(engine, source.engine)
 
 
-def _compare_in_server(
-    report: VerifyReport,
-    source: LegacySource,
-    tables: ProjectionTables,
-    bootstrap_time: Any,
-    legacy: Connection,
-    ours: Connection,
-    progress: Any,
-) -> None:
-    comparison = ServerComparison(source, tables, bootstrap_time)
-    queue_table = source.table("call_queue")
+@dataclass
+class _Sides:
+    """What the row-level comparison reads: the legacy rows and the staging rows."""
+
+    source: LegacySource
+    tables: ProjectionTables
+    bootstrap_time: Any
+    legacy: Connection
+    ours: Connection
+
+
+def _compare_in_server(report: VerifyReport, sides: _Sides, progress: Any) -> None:
+    comparison = ServerComparison(sides.source, sides.tables, sides.bootstrap_time)
+    queue_table = sides.source.table("call_queue")
 
     def score_detail(ids: list[Any]) -> list[dict[str, Any]]:
         found = VerifyReport()
-        rows = rows_by_id(legacy, source.table("user_call_scores"), ids)
-        mine = rows_by_id(ours, tables.scores, ids)
+        rows = rows_by_id(sides.legacy, sides.source.table("user_call_scores"), ids)
+        mine = rows_by_id(sides.ours, sides.tables.scores, ids)
         users = [r["user_id"] for r in rows.values()]
         entries: dict[int, list[dict[str, Any]]] = {}
-        for row in legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
+        for row in sides.legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
             entries.setdefault(row.user_id, []).append(dict(row._mapping))
         for row_id in ids:
             row = rows[row_id]
-            _compare_score(found, row, mine.get(row_id), entries.get(row["user_id"], []), bootstrap_time)
+            _compare_score(found, row, mine.get(row_id), entries.get(row["user_id"], []), sides.bootstrap_time)
         return found.mismatches or [_unexplained("user_call_scores", ids[0])]
 
     def entry_detail(ids: list[Any]) -> list[dict[str, Any]]:
         found = VerifyReport()
-        rows = rows_by_id(legacy, queue_table, ids)
-        mine = rows_by_id(ours, tables.queue, ids)
+        rows = rows_by_id(sides.legacy, queue_table, ids)
+        mine = rows_by_id(sides.ours, sides.tables.queue, ids)
         for row_id in ids:
             _compare_entry(found, rows[row_id], mine.get(row_id))
         return found.mismatches or [_unexplained("call_queue", ids[0])]
@@ -194,33 +197,23 @@ def _unexplained(table: str, row_id: Any) -> dict[str, Any]:
     }
 
 
-def _compare_in_python(
-    report: VerifyReport,
-    source: LegacySource,
-    tables: ProjectionTables,
-    bootstrap_time: Any,
-    legacy: Connection,
-    ours: Connection,
-    batch_size: int,
-    progress: Any,
-    total: int,
-) -> None:
+def _compare_in_python(report: VerifyReport, sides: _Sides, batch_size: int, progress: Any, total: int) -> None:
     """Every legacy row against its projected row, as Python values, in keyset batches."""
     done = 0
-    queue_table = source.table("call_queue")
-    for batch in source.batches(legacy, "user_call_scores", key=("id",), size=batch_size):
+    queue_table = sides.source.table("call_queue")
+    for batch in sides.source.batches(sides.legacy, "user_call_scores", key=("id",), size=batch_size):
         users = [r["user_id"] for r in batch]
         entries: dict[int, list[dict[str, Any]]] = {}
-        for row in legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
+        for row in sides.legacy.execute(select(queue_table).where(queue_table.c.user_id.in_(users))):
             entries.setdefault(row.user_id, []).append(dict(row._mapping))
-        mine = _rows_by_id(ours, tables.scores, [r["id"] for r in batch])
+        mine = rows_by_id(sides.ours, sides.tables.scores, [r["id"] for r in batch])
         for row in batch:
-            _compare_score(report, row, mine.get(row["id"]), entries.get(row["user_id"], []), bootstrap_time)
+            _compare_score(report, row, mine.get(row["id"]), entries.get(row["user_id"], []), sides.bootstrap_time)
         done += len(batch)
         if progress:
             progress(done, total)
-    for batch in source.batches(legacy, "call_queue", key=("id",), size=batch_size):
-        mine = _rows_by_id(ours, tables.queue, [r["id"] for r in batch])
+    for batch in sides.source.batches(sides.legacy, "call_queue", key=("id",), size=batch_size):
+        mine = rows_by_id(sides.ours, sides.tables.queue, [r["id"] for r in batch])
         for row in batch:
             _compare_entry(report, row, mine.get(row["id"]))
         done += len(batch)
@@ -231,10 +224,6 @@ def _compare_in_python(
 def _count(engine: Engine, table: Table) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
-
-
-def _rows_by_id(conn: Any, table: Table, ids: list[Any]) -> dict[Any, dict[str, Any]]:
-    return {r.id: dict(r._mapping) for r in conn.execute(select(table).where(table.c.id.in_(ids)))}
 
 
 def _compare_columns(
