@@ -102,10 +102,8 @@ class ServerSeeder:
         batch_size: int,
     ) -> None:
         assert run.bootstrap_time is not None
-        self.tracker = tracker
         self.recorder = tracker.sql_recorder
         self.engine = self.recorder.engine
-        self.source = source
         self.batch_size = batch_size
         events = self.engine.dialect.identifier_preparer.format_table(self.recorder.events)
         self.sql = SeedSql(
@@ -116,7 +114,7 @@ class ServerSeeder:
             events_table=events,
         )
         self.with_sessions = source.has_table("call_sessions")
-        # per phase: (range query, events statements, staging statements)
+        # the users with a score row, then the users known only from queue rows
         self.phases = (
             Phase(
                 True,
