@@ -2,8 +2,11 @@
 
 Resumable: aggregate ids derive from legacy keys and the bootstrap time is fixed by the
 first run's BootstrapRun.Started event, so a rerun after kill -9 skips what is stored
-and writes exactly what an uninterrupted run would have written. Writes are batched:
-hundreds of events per transaction through the recorder, not one save per row.
+and writes exactly what an uninterrupted run would have written.
+
+Two paths write the same events: the server path (``server_seed``: the database builds them,
+when legacy and tracker share a MariaDB/MySQL database) and the Python path here (the
+domain makes them from one consistent snapshot, batched through the recorder).
 """
 
 from __future__ import annotations
