@@ -128,20 +128,35 @@ def _create_projection_tables(
         existing = set(inspect(conn).get_table_names(schema=names.schema))
         live_db = engine.url.database
         agents = f"`{live_db}`.`agents`" if names.schema else "`agents`"
-        for logical in ("user_call_scores", "call_queue"):
+        for logical in ("user_call_scores", "call_queue", "conversions"):
             if names.all()[logical] in existing:
                 continue
-            create = _legacy_create(logical, legacy_schema)
-            conn.exec_driver_sql(_retarget(create, names.qualified(logical), agents, has_agents))
-            for statement in legacy_ddl.GUIDE_ALTERS[logical]:
-                if _adds_existing_column(statement, logical, legacy_schema):
-                    continue
-                conn.exec_driver_sql(statement.format(t=names.qualified(logical)))
-        if names.conversions not in existing:
-            conn.exec_driver_sql(legacy_ddl.CONVERSIONS_CREATE.format(t=names.qualified("conversions")))
-            if has_agents:
-                conn.exec_driver_sql(legacy_ddl.CONVERSIONS_FK.format(t=names.qualified("conversions"), agents=agents))
+            # MySQL DDL commits statement by statement: a table is built under another name
+            # and renamed into place, so a kill between its CREATE and its ALTERs never
+            # leaves a table with the final name and half its columns
+            building = _building_name(names, logical)
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {building}")  # left by a killed run
+            for statement in _creation(logical, building, legacy_schema, agents, has_agents):
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(f"RENAME TABLE {building} TO {names.qualified(logical)}")
     return tables
+
+
+def _building_name(names: TableNames, logical: str) -> str:
+    building = f"{names.all()[logical]}_convtrack_building"
+    return f"`{names.schema}`.`{building}`" if names.schema else f"`{building}`"
+
+
+def _creation(
+    logical: str, target: str, legacy_schema: LegacySchema | None, agents: str, has_agents: bool
+) -> list[str]:
+    """The statements that make ``target`` as the guide would make the table."""
+    if logical == "conversions":
+        fk = [legacy_ddl.CONVERSIONS_FK.format(t=target, agents=agents)] if has_agents else []
+        return [legacy_ddl.CONVERSIONS_CREATE.format(t=target), *fk]
+    create = _retarget(_legacy_create(logical, legacy_schema), target, agents, has_agents)
+    alters = [s for s in legacy_ddl.GUIDE_ALTERS[logical] if not _adds_existing_column(s, logical, legacy_schema)]
+    return [create, *(alter.format(t=target) for alter in alters)]
 
 
 def drop_projection_tables(engine: Engine, names: TableNames) -> None:

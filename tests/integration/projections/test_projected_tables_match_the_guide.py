@@ -75,3 +75,24 @@ def test_on_sqlite_the_same_columns_and_indexes_exist(
             i["name"]: i["column_names"] for i in reference.get_indexes(table) if not re.search(r"_fkey$", i["name"])
         }
         assert {i["name"]: i["column_names"] for i in ours.get_indexes(table)} == reference_indexes
+
+
+def test_a_table_build_killed_between_its_create_and_its_alters_is_built_again_whole(
+    mariadb_server: MariaDBServer,
+) -> None:
+    """MySQL DDL commits statement by statement: a kill after the CREATE TABLE and before
+    the guide's ALTERs leaves a half-built table, which must not be taken for a finished one."""
+    ours = mariadb_server.create_database()
+    with mariadb_server.root() as conn, conn.cursor() as cursor:
+        cursor.execute(f"USE `{ours}`")
+        run_script(cursor, fixture_sql("legacy_schema.sql").split("CREATE TABLE `user_call_scores`")[0])
+    engine = make_engine(mariadb_server.url(ours))
+    staging = TableNames.staging(engine)
+    create_projection_tables(engine, staging, None)
+    whole = show_create(mariadb_server, staging.schema or "", "call_queue")
+    with mariadb_server.root() as conn, conn.cursor() as cursor:  # what a kill mid-build leaves
+        cursor.execute(f"DROP TABLE `{staging.schema}`.`call_queue`")
+        cursor.execute(f"CREATE TABLE `{staging.schema}`.`call_queue_convtrack_building` (id VARCHAR(191))")
+    create_projection_tables(engine, staging, None)
+    assert show_create(mariadb_server, staging.schema or "", "call_queue") == whole
+    assert "call_queue_convtrack_building" not in inspect(engine).get_table_names(schema=staging.schema)
