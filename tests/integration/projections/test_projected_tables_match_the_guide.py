@@ -19,6 +19,15 @@ def show_create(server: MariaDBServer, database: str, table: str) -> str:
         return str(cursor.fetchone()[1])
 
 
+def agents_only_database(server: MariaDBServer) -> str:
+    """A database with the legacy schema's agents table only (what the projected tables need)."""
+    name = server.create_database()
+    with server.root() as conn, conn.cursor() as cursor:
+        cursor.execute(f"USE `{name}`")
+        run_script(cursor, fixture_sql("legacy_schema.sql").split("CREATE TABLE `user_call_scores`")[0])
+    return name
+
+
 @pytest.fixture
 def guide_database(mariadb_server: MariaDBServer) -> str:
     """The legacy schema with the guide's migration applied, as the app team would have run it."""
@@ -34,10 +43,7 @@ def guide_database(mariadb_server: MariaDBServer) -> str:
 def test_show_create_table_of_each_projected_table_equals_the_guides_result(
     mariadb_server: MariaDBServer, guide_database: str, table: str
 ) -> None:
-    ours = mariadb_server.create_database()
-    with mariadb_server.root() as conn, conn.cursor() as cursor:
-        cursor.execute(f"USE `{ours}`")
-        run_script(cursor, fixture_sql("legacy_schema.sql").split("CREATE TABLE `user_call_scores`")[0])
+    ours = agents_only_database(mariadb_server)
     create_projection_tables(make_engine(mariadb_server.url(ours)), TableNames.live(), None)
     assert show_create(mariadb_server, ours, table) == show_create(mariadb_server, guide_database, table)
 
@@ -47,10 +53,7 @@ def test_tables_built_in_staging_match_the_guide_once_moved_to_the_live_database
 ) -> None:
     from infrastructure.projections.swap import Move, swap_tables
 
-    ours = mariadb_server.create_database()
-    with mariadb_server.root() as conn, conn.cursor() as cursor:
-        cursor.execute(f"USE `{ours}`")
-        run_script(cursor, fixture_sql("legacy_schema.sql").split("CREATE TABLE `user_call_scores`")[0])
+    ours = agents_only_database(mariadb_server)
     engine = make_engine(mariadb_server.url(ours))
     staging = TableNames.staging(engine)
     create_projection_tables(engine, staging, None)
@@ -82,10 +85,7 @@ def test_a_table_build_killed_between_its_create_and_its_alters_is_built_again_w
 ) -> None:
     """MySQL DDL commits statement by statement: a kill after the CREATE TABLE and before
     the guide's ALTERs leaves a half-built table, which must not be taken for a finished one."""
-    ours = mariadb_server.create_database()
-    with mariadb_server.root() as conn, conn.cursor() as cursor:
-        cursor.execute(f"USE `{ours}`")
-        run_script(cursor, fixture_sql("legacy_schema.sql").split("CREATE TABLE `user_call_scores`")[0])
+    ours = agents_only_database(mariadb_server)
     engine = make_engine(mariadb_server.url(ours))
     staging = TableNames.staging(engine)
     create_projection_tables(engine, staging, None)
