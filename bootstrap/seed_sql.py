@@ -82,6 +82,25 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def converted_type(alias: str) -> str:
+    """The row's queue type after the conversion: exactly 'callback' becomes outstanding_requests."""
+    callback = f"BINARY {alias}.`queue_type` = {sql_string(QueueType.LEGACY_CALLBACK)}"
+    return f"IF({callback}, {sql_string(QueueType.OUTSTANDING_REQUESTS)}, {alias}.`queue_type`)"
+
+
+def current_types() -> str:
+    """(user_id, convtrack_type) per user with a pending entry, by the documented rule:
+    highest priority_score, then oldest created_at, then smallest id by code point; the
+    type after the callback conversion (``seed_mapping.current_queue_type``)."""
+    pending = sql_string(EntryStatus.PENDING)
+    return (
+        f"SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, {converted_type('q')} AS convtrack_type, "
+        "ROW_NUMBER() OVER (PARTITION BY q.`user_id` ORDER BY q.`priority_score` DESC, q.`created_at`, "
+        f"CAST(q.`id` AS BINARY)) AS convtrack_rank FROM `call_queue` q WHERE BINARY q.`status` = {pending}) c "
+        "WHERE c.convtrack_rank = 1"
+    )
+
+
 def _typed(name: str, data: str) -> str:
     return f"""CONCAT('{{"_type_":"{name}","_data_":"', {data}, '"}}')"""
 
@@ -180,8 +199,9 @@ class SeedSql:
     def _is_callback(self, alias: str) -> str:
         return f"BINARY {alias}.`queue_type` = {sql_string(QueueType.LEGACY_CALLBACK)}"
 
-    def _converted_type(self, alias: str) -> str:
-        return f"IF({self._is_callback(alias)}, {sql_string(QueueType.OUTSTANDING_REQUESTS)}, {alias}.`queue_type`)"
+    @staticmethod
+    def _converted_type(alias: str) -> str:
+        return converted_type(alias)
 
     def _scheduled(self, alias: str) -> str:
         if not self.schedule:
@@ -288,13 +308,8 @@ class SeedSql:
         seeder's connections; a rerun after a kill builds them again (after
         ``drop_user_tables``, which also removes them at the end). Two lists: the call_queue
         folds and the call_sessions fold, independent, for two connections at once."""
-        pending = sql_string(EntryStatus.PENDING)
         from_queue = [
-            f"CREATE TABLE {TYPES} (`user_id` BIGINT PRIMARY KEY, convtrack_type LONGTEXT) "
-            f"SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, {self._converted_type('q')} "
-            "AS convtrack_type, ROW_NUMBER() OVER (PARTITION BY q.`user_id` ORDER BY q.`priority_score` DESC, "
-            "q.`created_at`, CAST(q.`id` AS BINARY)) AS convtrack_rank FROM `call_queue` q "
-            f"WHERE BINARY q.`status` = {pending}) c WHERE c.convtrack_rank = 1",
+            f"CREATE TABLE {TYPES} (`user_id` BIGINT PRIMARY KEY, convtrack_type LONGTEXT) {current_types()}",
             f"CREATE TABLE {ENTRIES} (`user_id` BIGINT PRIMARY KEY, convtrack_ids LONGTEXT) "
             "SELECT q.`user_id`, CONCAT('[', GROUP_CONCAT(JSON_QUOTE(CONVERT(q.`id` USING utf8mb4)) "
             "ORDER BY q.`id` SEPARATOR ','), ']') AS convtrack_ids FROM `call_queue` q GROUP BY q.`user_id`",

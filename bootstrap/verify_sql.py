@@ -19,13 +19,12 @@ from sqlalchemy import Connection, Table, select
 
 from bootstrap.legacy_source import LegacySource
 from bootstrap.seed_mapping import SCHEDULE_COLUMNS
-from bootstrap.seed_sql import LegacyColumn, sql_string
-from domain.values import EntryStatus, QueueType, row_time
+from bootstrap.seed_sql import LegacyColumn, converted_type, current_types, quote_name, sql_string
+from domain.values import QueueType, row_time
 from infrastructure.projections.tables import ProjectionTables
 
 MAX_DETAILED = 200
 CALLBACK = sql_string(QueueType.LEGACY_CALLBACK)
-OUTSTANDING = sql_string(QueueType.OUTSTANDING_REQUESTS)
 
 
 def _same(left: str, right: str, kind: str | None = "text") -> str:
@@ -37,12 +36,13 @@ def _same(left: str, right: str, kind: str | None = "text") -> str:
     return f"(CAST({left} AS BINARY) <=> CAST({right} AS BINARY))"
 
 
-def _converted(alias: str) -> str:
-    return f"IF(BINARY {alias}.`queue_type` = {CALLBACK}, {OUTSTANDING}, {alias}.`queue_type`)"
-
-
-def _q(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+def _column_checks(kinds: dict[str, str | None], skip: set[str]) -> dict[str, str]:
+    """Each legacy column of ``l`` equal to the same column of ``s``."""
+    return {
+        name: _same(f"l.{quote_name(name)}", f"s.{quote_name(name)}", kind)
+        for name, kind in kinds.items()
+        if name not in skip
+    }
 
 
 class ServerComparison:
@@ -50,6 +50,8 @@ class ServerComparison:
         self.source = source
         self.tables = tables
         self.queue_check = row_time(bootstrap_time).isoformat(sep=" ", timespec="milliseconds")
+        # built once: each reads the table's columns from information_schema
+        self.checks = {"user_call_scores": self.score_checks(), "call_queue": self.queue_checks()}
 
     # ----------------------------------------------------------------- the checks per column
 
@@ -57,7 +59,7 @@ class ServerComparison:
         """column -> SQL that is true when the projected row holds what it must."""
         kinds = self._kinds("user_call_scores")
         legacy = list(kinds)
-        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}", kinds[name]) for name in legacy}
+        checks = _column_checks(kinds, skip=set())
         created = "l.`created_at`" if "created_at" in legacy else "NULL"
         checks["is_active"] = "(s.`is_active` <=> 1)"
         checks["last_reset_date"] = _same("s.`last_reset_date`", created, kinds.get("created_at"))
@@ -65,7 +67,7 @@ class ServerComparison:
         checks["last_queue_check"] = _same("s.`last_queue_check`", queue_check, "datetime")
         allowed = (
             "(s.`current_queue_type` IS NULL OR EXISTS (SELECT 1 FROM `call_queue` q WHERE q.`user_id` = l.`user_id` "
-            f"AND BINARY {_converted('q')} = BINARY s.`current_queue_type`))"
+            f"AND BINARY {converted_type('q')} = BINARY s.`current_queue_type`))"
         )
         checks["current_queue_type"] = _same("s.`current_queue_type`", "e.convtrack_type")
         checks["current_queue_type (one of the user's entries' types)"] = allowed
@@ -74,12 +76,12 @@ class ServerComparison:
     def queue_checks(self) -> dict[str, str]:
         kinds = self._kinds("call_queue")
         legacy = list(kinds)
-        checks = {name: _same(f"l.{_q(name)}", f"s.{_q(name)}", kinds[name]) for name in legacy if name != "queue_type"}
+        checks = _column_checks(kinds, skip={"queue_type"})
         is_callback = f"BINARY l.`queue_type` = {CALLBACK}"
         scheduled = [n for n in SCHEDULE_COLUMNS if n in legacy]
-        schedule = self._scheduled(scheduled)
+        schedule = self._scheduled(scheduled, kinds)
         reason = "l.`queue_reason`" if "queue_reason" in legacy else "NULL"
-        checks["queue_type"] = _same("s.`queue_type`", _converted("l"))
+        checks["queue_type"] = _same("s.`queue_type`", converted_type("l"))
         checks["callback_id"] = _same("s.`callback_id`", f"IF({is_callback}, CONCAT('legacy-callback-', l.`id`), NULL)")
         checks["callback_reason"] = _same("s.`callback_reason`", f"IF({is_callback}, {reason}, NULL)")
         checks["callback_scheduled_for"] = _same(
@@ -90,10 +92,10 @@ class ServerComparison:
     def _kinds(self, table: str) -> dict[str, str | None]:
         return {c["name"]: LegacyColumn(c["name"], c["type"]).kind for c in self.source.columns(table)}
 
-    def _scheduled(self, names: list[str]) -> str:
+    @staticmethod
+    def _scheduled(names: list[str], kinds: dict[str, str | None]) -> str:
         """The first schedule column holding a datetime (as ``seed_mapping.scheduled_for``)."""
-        kinds = {c["name"]: c["type"] for c in self.source.columns("call_queue")}
-        usable = [f"l.{_q(n)}" for n in names if kinds[n].startswith(("datetime", "timestamp"))]
+        usable = [f"l.{quote_name(n)}" for n in names if kinds[n] == "datetime"]
         if not usable:
             return "NULL"
         return usable[0] if len(usable) == 1 else f"COALESCE({', '.join(usable)})"
@@ -104,14 +106,7 @@ class ServerComparison:
         staging = self.tables.names.qualified(logical)
         joined = f"FROM `{logical}` l LEFT JOIN {staging} s ON s.`id` = l.`id` "
         if logical == "user_call_scores":
-            pending = sql_string(EntryStatus.PENDING)
-            joined += (
-                "LEFT JOIN (SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, "
-                f"{_converted('q')} AS convtrack_type, ROW_NUMBER() OVER (PARTITION BY q.`user_id` "
-                "ORDER BY q.`priority_score` DESC, q.`created_at`, CAST(q.`id` AS BINARY)) AS convtrack_rank "
-                f"FROM `call_queue` q WHERE BINARY q.`status` = {pending}) c WHERE c.convtrack_rank = 1) e "
-                "ON e.`user_id` = l.`user_id` "
-            )
+            joined += f"LEFT JOIN ({current_types()}) e ON e.`user_id` = l.`user_id` "
         return joined
 
     def tally(self, logical: str) -> int:
@@ -134,7 +129,7 @@ class ServerComparison:
             return list(found.scalars())
 
     def _checks(self, logical: str) -> dict[str, str]:
-        return self.score_checks() if logical == "user_call_scores" else self.queue_checks()
+        return self.checks[logical]
 
     @staticmethod
     def _bad(checks: dict[str, str]) -> str:
