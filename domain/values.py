@@ -56,7 +56,10 @@ def check_datetime(field_name: str, value: object) -> datetime:
     """A moment a DATETIME(3) column can hold (years 1000 to 9999), as naive UTC, in ms."""
     if not isinstance(value, datetime):
         raise InvalidValue(field_name, f"must be a date and time, got {type(value).__name__}")
-    moment = row_time(value)
+    try:
+        moment = row_time(value)
+    except OverflowError:  # a zone offset that takes the moment past year 1 or 9999 in UTC
+        raise InvalidValue(field_name, "must be between the years 1000 and 9999") from None
     if not DATETIME_MIN <= moment <= DATETIME_MAX:
         raise InvalidValue(field_name, "must be between the years 1000 and 9999")
     return moment

@@ -1,5 +1,6 @@
-"""The service layer: one method per command, used by the HTTP API, the CLI, the
-bootstrapper and Python callers alike. No SQL and no HTTP here.
+"""The service layer: ``ConversionTracker.execute(command)`` runs every command (declared
+once in ``domain/commands.py``, decided by its handler in ``command_handlers.py``) for the
+HTTP API, the CLI, the bootstrapper and Python callers alike. No SQL and no HTTP here.
 
 Every command may carry an idempotency key: the first result is stored in the same
 transaction as the command's events, and a repeat returns it and records nothing.
@@ -8,25 +9,18 @@ A command that loses an optimistic-concurrency race is retried on fresh state.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any, Protocol
-from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, JSONTranscoder
 
 from domain.call_queue_entry import CallQueueEntry
+from domain.commands import Command
 from domain.conversion import Conversion
 from domain.errors import (
-    AlreadyExists,
     ConcurrencyConflict,
     ConvTrackError,
     IdempotencyKeyReused,
@@ -37,14 +31,14 @@ from domain.errors import (
 )
 from domain.identity import conversion_id, new_row_id, queue_entry_id, score_id
 from domain.user_call_score import UserCallScore
-from domain.values import ScoringRule, check_int, check_user_id, check_varchar, utc_now
+from domain.values import ScoringRule, check_int, check_user_id, check_varchar
+from infrastructure.command_handlers import handler_for
 from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
 from infrastructure.event_store.transcodings import register_extra_transcodings
 
 TRANSCODER_TOPIC = "infrastructure.event_store.orjson_transcoder:OrjsonReadingTranscoder"
 
 MAX_ATTEMPTS = 10
-CONVERTED = "converted"
 
 
 class AgentChecker(Protocol):
@@ -70,9 +64,6 @@ class CommandResult:
         }
 
 
-Action = Callable[[], tuple[list[Aggregate], dict[str, str]]]
-
-
 class ConversionTracker(Application):
     """The tracker's application service."""
 
@@ -87,11 +78,19 @@ class ConversionTracker(Application):
         env: dict[str, str] | None = None,
     ) -> None:
         self._given_recorder = recorder
-        self.agents = agents
-        self.scoring_rule = scoring_rule or ScoringRule()
         super().__init__(
             env={"PERSISTENCE_MODULE": "eventsourcing.popo", "TRANSCODER_TOPIC": TRANSCODER_TOPIC, **(env or {})}
         )
+        self.loader = RepositoryLoader(self.repository, agents, scoring_rule or ScoringRule())
+
+    @property
+    def agents(self) -> AgentChecker | None:
+        """Who checks agent ids (None: unchecked, as for a writer that does not check)."""
+        return self.loader.agents
+
+    @agents.setter
+    def agents(self, agents: AgentChecker | None) -> None:
+        self.loader.agents = agents
 
     def construct_recorder(self) -> ApplicationRecorder:
         return self._given_recorder
@@ -104,252 +103,18 @@ class ConversionTracker(Application):
     def sql_recorder(self) -> SqlEventRecorder:
         return self._given_recorder
 
-    # ================================================================ scores
+    # ================================================================ commands
 
-    def record_call_attempt(
-        self,
-        *,
-        user_id: int,
-        agent_id: int,
-        outcome: str,
-        called_at: datetime | None = None,
-        idempotency_key: str | None = None,
-    ) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            self._require_agent(agent_id)
-            score, new = self._score_or_register(user_id)
-            score.record_call_attempt(
-                agent_id=agent_id, outcome=outcome, called_at=called_at or utc_now(), rule=self.scoring_rule
-            )
-            return [score], {"user_id": str(user_id), "score_id": score.row_id}
+    def execute(self, command: Command, *, idempotency_key: str | None = None) -> CommandResult:
+        """Run a command: decide on fresh state, save atomically, retry a lost race.
 
-        args = {"user_id": user_id, "agent_id": agent_id, "outcome": outcome, "called_at": called_at}
-        return self._execute("record_call_attempt", args, idempotency_key, action)
-
-    def adjust_score(
-        self, *, user_id: int, delta: int, reason: str | None = None, idempotency_key: str | None = None
-    ) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            score = self._existing_score(user_id)
-            score.adjust_score(delta, reason)
-            return [score], {"user_id": str(user_id)}
-
-        args = {"user_id": user_id, "delta": delta, "reason": reason}
-        return self._execute("adjust_score", args, idempotency_key, action)
-
-    def reset_score(
-        self, *, user_id: int, reason: str | None = None, idempotency_key: str | None = None
-    ) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            score = self._existing_score(user_id)
-            score.reset_score(reason)
-            return [score], {"user_id": str(user_id)}
-
-        return self._execute("reset_score", {"user_id": user_id, "reason": reason}, idempotency_key, action)
-
-    # ================================================================ queue
-
-    def enqueue(
-        self,
-        *,
-        user_id: int,
-        queue_type: str,
-        priority_score: int = 0,
-        reason: str | None = None,
-        entry_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> CommandResult:
-        row_id = entry_id or new_row_id()
-
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            check_varchar("entry_id", row_id)
-            if queue_entry_id(row_id) in self.repository:
-                raise AlreadyExists(f"queue entry {row_id} already exists")
-            entry = CallQueueEntry.enqueue(
-                row_id=row_id,
-                user_id=user_id,
-                queue_type=queue_type,
-                priority_score=priority_score,
-                reason=reason,
-            )
-            score, _ = self._score_or_register(user_id)
-            score.link_queue_entry(row_id, queue_type)
-            return [entry, score], {"entry_id": row_id, "user_id": str(user_id)}
-
-        args = {
-            "user_id": user_id,
-            "queue_type": queue_type,
-            "priority_score": priority_score,
-            "reason": reason,
-            "entry_id": entry_id,
-        }
-        return self._execute("enqueue", args, idempotency_key, action)
-
-    def assign(self, *, entry_id: str, agent_id: int, idempotency_key: str | None = None) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            self._require_agent(agent_id)
-            entry = self._entry(entry_id)
-            entry.assign(agent_id)
-            return [entry], {"entry_id": entry_id}
-
-        return self._execute("assign", {"entry_id": entry_id, "agent_id": agent_id}, idempotency_key, action)
-
-    def schedule_callback(
-        self,
-        *,
-        entry_id: str,
-        scheduled_for: datetime,
-        reason: str | None = None,
-        callback_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> CommandResult:
-        new_callback_id = callback_id or new_row_id()
-
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            entry = self._entry(entry_id)
-            entry.schedule_callback(callback_id=new_callback_id, scheduled_for=scheduled_for, reason=reason)
-            return [entry], {"entry_id": entry_id, "callback_id": new_callback_id}
-
-        args = {
-            "entry_id": entry_id,
-            "scheduled_for": scheduled_for,
-            "reason": reason,
-            "callback_id": callback_id,
-        }
-        return self._execute("schedule_callback", args, idempotency_key, action)
-
-    def clear_callback(
-        self, *, entry_id: str, reason: str | None = None, idempotency_key: str | None = None
-    ) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            entry = self._entry(entry_id)
-            entry.clear_callback(reason)
-            return [entry], {"entry_id": entry_id}
-
-        return self._execute("clear_callback", {"entry_id": entry_id, "reason": reason}, idempotency_key, action)
-
-    def complete(
-        self, *, entry_id: str, reason: str | None = None, idempotency_key: str | None = None
-    ) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            entry = self._entry(entry_id)
-            entry.complete(reason)
-            return [entry], {"entry_id": entry_id}
-
-        return self._execute("complete", {"entry_id": entry_id, "reason": reason}, idempotency_key, action)
-
-    def cancel(self, *, entry_id: str, reason: str | None = None, idempotency_key: str | None = None) -> CommandResult:
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            entry = self._entry(entry_id)
-            entry.cancel(reason)
-            return [entry], {"entry_id": entry_id}
-
-        return self._execute("cancel", {"entry_id": entry_id, "reason": reason}, idempotency_key, action)
-
-    # ================================================================ conversions
-
-    def record_conversion(
-        self,
-        *,
-        user_id: int,
-        conversion_type: str,
-        conversion_reason: str | None = None,
-        primary_agent_id: int | None = None,
-        documents_received: Any = None,
-        signature_obtained: bool = False,
-        requirements_met: Any = None,
-        claim_value: Decimal | str | int | None = None,
-        estimated_commission: Decimal | str | int | None = None,
-        converted_at: datetime | None = None,
-        conversion_id: str | None = None,
-        idempotency_key: str | None = None,
-    ) -> CommandResult:
-        """One atomic save of three things: the conversion, the user's score deactivated
-        and the user's open queue entries completed with reason ``converted``."""
-        row_id = conversion_id or new_row_id()
-
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            check_varchar("conversion_id", row_id)
-            if _conversion_uuid(row_id) in self.repository:
-                raise AlreadyExists(f"conversion {row_id} already exists")
-            if primary_agent_id is not None:
-                self._require_agent(primary_agent_id)
-            score, _ = self._score_or_register(user_id)
-            conversion = Conversion.record(
-                row_id=row_id,
-                score=score,
-                user_id=user_id,
-                conversion_type=conversion_type,
-                conversion_reason=conversion_reason,
-                primary_agent_id=primary_agent_id,
-                documents_received=documents_received,
-                signature_obtained=signature_obtained,
-                requirements_met=requirements_met,
-                claim_value=claim_value,
-                estimated_commission=estimated_commission,
-                converted_at=converted_at,
-                now=utc_now(),
-            )
-            score.deactivate_for_conversion(row_id)
-            entries = [self._entry(eid) for eid in score.queue_entry_ids]
-            open_entries = [entry for entry in entries if entry.is_open]
-            for entry in open_entries:
-                entry.complete(CONVERTED)
-            ids = {
-                "conversion_id": row_id,
-                "user_id": str(user_id),
-                "completed_entries": ",".join(e.row_id for e in open_entries),
-            }
-            return [conversion, score, *open_entries], ids
-
-        args = {
-            "user_id": user_id,
-            "conversion_type": conversion_type,
-            "conversion_reason": conversion_reason,
-            "primary_agent_id": primary_agent_id,
-            "documents_received": documents_received,
-            "signature_obtained": signature_obtained,
-            "requirements_met": requirements_met,
-            "claim_value": claim_value,
-            "estimated_commission": estimated_commission,
-            "converted_at": converted_at,
-            "conversion_id": conversion_id,
-        }
-        return self._execute("record_conversion", args, idempotency_key, action)
-
-    def reverse_conversion(
-        self, *, conversion_id: str, reason: str, idempotency_key: str | None = None
-    ) -> CommandResult:
-        """Reverses a conversion and reactivates the user, atomically. The queue entries
-        completed by the conversion stay completed: enqueue the user again if needed."""
-
-        def action() -> tuple[list[Aggregate], dict[str, str]]:
-            conversion = self._conversion(conversion_id)
-            conversion.reverse(reason)
-            score = self._existing_score(conversion.user_id)
-            score.reactivate(conversion_id, reason)
-            return [conversion, score], {"conversion_id": conversion_id, "user_id": str(conversion.user_id)}
-
-        args = {"conversion_id": conversion_id, "reason": reason}
-        return self._execute("reverse_conversion", args, idempotency_key, action)
-
-    # ================================================================ reads (aggregates)
-
-    def get_score(self, user_id: int) -> UserCallScore:
-        return self._existing_score(user_id)
-
-    def get_entry(self, entry_id: str) -> CallQueueEntry:
-        return self._entry(entry_id)
-
-    def get_conversion(self, conversion_id: str) -> Conversion:
-        return self._conversion(conversion_id)
-
-    # ================================================================ internals
-
-    def _execute(self, command: str, args: dict[str, Any], key: str | None, action: Action) -> CommandResult:
-        fingerprint = _fingerprint(command, args)
+        With an idempotency key the first result is stored with the command's events; a
+        repeat returns it and records nothing (the same key for another request: 409)."""
+        key = idempotency_key
+        fingerprint = command.fingerprint()
         if key is not None:
             check_varchar("idempotency_key", key)
+        handle = handler_for(command)
         for attempt in range(MAX_ATTEMPTS):
             # one pooled connection for this attempt's reads, returned before the save;
             # each attempt reads afresh (on SQLite a read transaction is a snapshot).
@@ -358,23 +123,39 @@ class ConversionTracker(Application):
             # that the rules now refuse (the user is converted) finds its first result here.
             with self.sql_recorder.reading():
                 try:
-                    aggregates, ids = action()
+                    aggregates, ids = handle(self.loader)
                 except ConvTrackError:
-                    if key is not None and (first := self._replay(key, command, fingerprint)):
+                    if key is not None and (first := self._replay(key, command.name, fingerprint)):
                         return first
                     raise
-            record = IdempotencyRecord(key, command, fingerprint, ids) if key is not None else None
+            record = IdempotencyRecord(key, command.name, fingerprint, ids) if key is not None else None
             try:
                 recordings = self.save(*aggregates, idempotency=record)
             except IntegrityError:
-                if key is not None and (first := self._replay(key, command, fingerprint)):
+                if key is not None and (first := self._replay(key, command.name, fingerprint)):
                     return first
                 # another writer got there first: back off a little (jittered), reload, decide again
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))
                 continue
             position = max((r.notification.id for r in recordings), default=None)
-            return CommandResult(command, ids, position)
-        raise ConcurrencyConflict(f"{command}: the same records kept changing under {MAX_ATTEMPTS} attempts; try again")
+            return CommandResult(command.name, ids, position)
+        raise ConcurrencyConflict(
+            f"{command.name}: the same records kept changing under {MAX_ATTEMPTS} attempts; try again"
+        )
+
+    # ================================================================ queries
+
+    def get_score(self, user_id: int) -> UserCallScore:
+        return self.loader.existing_score(user_id)
+
+    def get_entry(self, entry_id: str) -> CallQueueEntry:
+        return self.loader.entry(entry_id)
+
+    def head_position(self) -> int:
+        """The position of the newest event (0 when none): what a projection must reach."""
+        return self.sql_recorder.max_notification_id() or 0
+
+    # ================================================================ internals
 
     def _replay(self, key: str, command: str, fingerprint: str) -> CommandResult | None:
         record = self.sql_recorder.idempotency_record(key)
@@ -386,14 +167,24 @@ class ConversionTracker(Application):
             )
         return CommandResult(command, record.result, record.position, replayed=True)
 
-    def _score_or_register(self, user_id: int) -> tuple[UserCallScore, bool]:
+
+class RepositoryLoader:
+    """Loads aggregates for the handlers, naming what is missing in the domain's terms."""
+
+    def __init__(self, repository: Repository, agents: AgentChecker | None, scoring_rule: ScoringRule) -> None:
+        self.repository = repository
+        self.agents = agents
+        self.scoring_rule = scoring_rule
+
+    def score_or_register(self, user_id: int) -> UserCallScore:
         user_id = check_user_id(user_id)
         try:
-            return self.repository.get(score_id(user_id)), False
+            score: UserCallScore = self.repository.get(score_id(user_id))
         except AggregateNotFoundError:
-            return UserCallScore.register(user_id, new_row_id()), True
+            return UserCallScore.register(user_id, new_row_id())
+        return score
 
-    def _existing_score(self, user_id: int) -> UserCallScore:
+    def existing_score(self, user_id: int) -> UserCallScore:
         user_id = check_user_id(user_id)
         try:
             score: UserCallScore = self.repository.get(score_id(user_id))
@@ -401,7 +192,7 @@ class ConversionTracker(Application):
             raise UnknownUser(f"no score is recorded for user {user_id}") from None
         return score
 
-    def _entry(self, entry_id: str) -> CallQueueEntry:
+    def entry(self, entry_id: str) -> CallQueueEntry:
         check_varchar("entry_id", entry_id)
         try:
             entry: CallQueueEntry = self.repository.get(queue_entry_id(entry_id))
@@ -409,24 +200,21 @@ class ConversionTracker(Application):
             raise UnknownQueueEntry(f"no queue entry {entry_id!r}") from None
         return entry
 
-    def _conversion(self, row_id: str) -> Conversion:
+    def conversion(self, row_id: str) -> Conversion:
         check_varchar("conversion_id", row_id)
         try:
-            conversion: Conversion = self.repository.get(_conversion_uuid(row_id))
+            conversion: Conversion = self.repository.get(conversion_id(row_id))
         except AggregateNotFoundError:
             raise UnknownConversion(f"no conversion {row_id!r}") from None
         return conversion
 
-    def _require_agent(self, agent_id: int) -> None:
+    def entry_exists(self, entry_id: str) -> bool:
+        return queue_entry_id(entry_id) in self.repository
+
+    def conversion_exists(self, row_id: str) -> bool:
+        return conversion_id(row_id) in self.repository
+
+    def require_agent(self, agent_id: int) -> None:
         check_int("agent_id", agent_id)
         if self.agents is not None and not self.agents.exists(agent_id):
             raise UnknownAgent(f"no agent {agent_id} in the agents table")
-
-
-def _conversion_uuid(row_id: str) -> UUID:
-    return conversion_id(row_id)
-
-
-def _fingerprint(command: str, args: dict[str, Any]) -> str:
-    body = json.dumps({"command": command, "args": args}, sort_keys=True, default=str)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()

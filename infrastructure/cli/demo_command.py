@@ -21,6 +21,7 @@ from bootstrap.legacy_source import LegacySource
 from bootstrap.reports import verify_report_data, verify_report_markdown, write_reports
 from bootstrap.sample_data import generate
 from bootstrap.verify import verify
+from domain import commands
 from infrastructure.database import make_engine
 from infrastructure.projections.rebuild import open_live_tables
 from infrastructure.projections.runner import ProjectionRunner
@@ -78,7 +79,7 @@ def demo(
     runner = ProjectionRunner(tracker, open_live_tables(tracker))
     users_with_scores = [10_005, 10_006, 10_007]
     for user_id in users_with_scores:
-        tracker.record_call_attempt(user_id=user_id, agent_id=3, outcome="answered")
+        tracker.execute(commands.RecordCallAttempt(user_id=user_id, agent_id=3, outcome="answered"))
     signed = {
         "user_id": users_with_scores[0],
         "conversion_type": "signed",
@@ -89,13 +90,15 @@ def demo(
         "documents_received": ["passport", "bank statement"],
         "idempotency_key": "demo-1",
     }
-    first = tracker.record_conversion(**signed)
-    again = tracker.record_conversion(**signed)  # a retry after a lost response: replayed, nothing new
-    tracker.record_conversion(
-        user_id=users_with_scores[1],
-        conversion_type="documents_received",
-        claim_value="980.10",
-        conversion_reason="signed at the door — “finally”",
+    first = tracker.execute(commands.RecordConversion(**signed))
+    again = tracker.execute(commands.RecordConversion(**signed))  # a retry after a lost response: replayed, nothing new
+    tracker.execute(
+        commands.RecordConversion(
+            user_id=users_with_scores[1],
+            conversion_type="documents_received",
+            claim_value="980.10",
+            conversion_reason="signed at the door — “finally”",
+        )
     )
     runner.run_once()
     console.print(

@@ -1,17 +1,14 @@
-"""The agents' commands for an operator, and ``serve``: the same service methods, the
-same validation and messages as the HTTP API, with ``--json`` output."""
+"""The agents' commands for an operator, and ``serve``: each subcommand is derived from
+its command dataclass (``command_options.py``), so the options, the validation and the
+messages are the HTTP API's, with ``--json`` output."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from typing import Any
-
 import typer
 
+from domain import commands
 from infrastructure.api.api_keys import ApiKeys
-from infrastructure.application import CommandResult
-from infrastructure.cli.errors import fail
+from infrastructure.cli.command_options import add_command
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 
@@ -21,8 +18,20 @@ queue = typer.Typer(help="Work the queue: enqueue, assign, complete, cancel, cal
 score = typer.Typer(help="Scores: reset.", no_args_is_help=True)
 api_key = typer.Typer(help="API keys for calling services.", no_args_is_help=True)
 
-JSON = typer.Option(False, "--json", help="Print the result as JSON")
-KEY = typer.Option(None, "--idempotency-key", help="Repeat-safe key: a retry returns the first result")
+COMMAND_LINES: tuple[tuple[typer.Typer, str, type[commands.Command]], ...] = (
+    (conversion, "record", commands.RecordConversion),
+    (conversion, "reverse", commands.ReverseConversion),
+    (call, "record", commands.RecordCallAttempt),
+    (queue, "enqueue", commands.Enqueue),
+    (queue, "assign", commands.Assign),
+    (queue, "complete", commands.Complete),
+    (queue, "cancel", commands.Cancel),
+    (queue, "callback", commands.ScheduleCallback),
+    (queue, "clear-callback", commands.ClearCallback),
+    (score, "reset", commands.ResetScore),
+)
+for group, name, command_type in COMMAND_LINES:
+    add_command(group, name, command_type)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,222 +41,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(queue, name="queue")
     app.add_typer(score, name="score")
     app.add_typer(api_key, name="api-key")
-
-
-def _moment(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{name}: not an ISO-8601 date and time: {value!r:.40}", 2)
-
-
-def _json_value(name: str, value: str | None) -> Any:
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except json.JSONDecodeError as error:
-        fail(f"{name}: not valid JSON ({error.msg})", 2)
-
-
-def _show(result: CommandResult, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(result.to_dict(), sort_keys=True))
-        return
-    ids = " ".join(f"{k}={v}" for k, v in result.ids.items() if v)
-    typer.echo(f"{result.command}{' (replayed)' if result.replayed else ''}: {ids} position={result.position}")
-
-
-@conversion.command("record")
-def conversion_record(
-    user_id: int = typer.Option(...),
-    conversion_type: str = typer.Option(...),
-    reason: str | None = typer.Option(None),
-    primary_agent_id: int | None = typer.Option(None),
-    documents_received: str | None = typer.Option(None, help="JSON"),
-    signature_obtained: bool = typer.Option(False),
-    requirements_met: str | None = typer.Option(None, help="JSON"),
-    claim_value: str | None = typer.Option(None, help="Exact decimal, e.g. 1250.00"),
-    estimated_commission: str | None = typer.Option(None, help="Exact decimal"),
-    converted_at: str | None = typer.Option(None, help="ISO-8601; default now"),
-    conversion_id: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Record a conversion (deactivates the score, completes open entries, atomically)."""
-    result = open_tracker(Settings()).record_conversion(
-        user_id=user_id,
-        conversion_type=conversion_type,
-        conversion_reason=reason,
-        primary_agent_id=primary_agent_id,
-        documents_received=_json_value("documents_received", documents_received),
-        signature_obtained=signature_obtained,
-        requirements_met=_json_value("requirements_met", requirements_met),
-        claim_value=claim_value,
-        estimated_commission=estimated_commission,
-        converted_at=_moment("converted_at", converted_at),
-        conversion_id=conversion_id,
-        idempotency_key=idempotency_key,
-    )
-    _show(result, as_json)
-
-
-@conversion.command("reverse")
-def conversion_reverse(
-    conversion_id: str = typer.Argument(...),
-    reason: str = typer.Option(...),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Reverse a conversion; the user becomes active again."""
-    _show(
-        open_tracker(Settings()).reverse_conversion(
-            conversion_id=conversion_id, reason=reason, idempotency_key=idempotency_key
-        ),
-        as_json,
-    )
-
-
-@call.command("record")
-def call_record(
-    user_id: int = typer.Option(...),
-    agent_id: int = typer.Option(...),
-    outcome: str = typer.Option(...),
-    called_at: str | None = typer.Option(None, help="ISO-8601; default now"),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Record a call attempt (updates the score)."""
-    _show(
-        open_tracker(Settings()).record_call_attempt(
-            user_id=user_id,
-            agent_id=agent_id,
-            outcome=outcome,
-            called_at=_moment("called_at", called_at),
-            idempotency_key=idempotency_key,
-        ),
-        as_json,
-    )
-
-
-@queue.command("enqueue")
-def queue_enqueue(
-    user_id: int = typer.Option(...),
-    queue_type: str = typer.Option(...),
-    priority_score: int = typer.Option(0),
-    reason: str | None = typer.Option(None),
-    entry_id: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Put a user in a queue (unsigned_users or outstanding_requests)."""
-    _show(
-        open_tracker(Settings()).enqueue(
-            user_id=user_id,
-            queue_type=queue_type,
-            priority_score=priority_score,
-            reason=reason,
-            entry_id=entry_id,
-            idempotency_key=idempotency_key,
-        ),
-        as_json,
-    )
-
-
-@queue.command("assign")
-def queue_assign(
-    entry_id: str = typer.Argument(...),
-    agent_id: int = typer.Option(...),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Assign an open entry to an agent."""
-    _show(
-        open_tracker(Settings()).assign(entry_id=entry_id, agent_id=agent_id, idempotency_key=idempotency_key),
-        as_json,
-    )
-
-
-@queue.command("complete")
-def queue_complete(
-    entry_id: str = typer.Argument(...),
-    reason: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Complete an open entry."""
-    _show(
-        open_tracker(Settings()).complete(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
-        as_json,
-    )
-
-
-@queue.command("cancel")
-def queue_cancel(
-    entry_id: str = typer.Argument(...),
-    reason: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Cancel an open entry."""
-    _show(
-        open_tracker(Settings()).cancel(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
-        as_json,
-    )
-
-
-@queue.command("callback")
-def queue_callback(
-    entry_id: str = typer.Argument(...),
-    scheduled_for: str = typer.Option(..., help="ISO-8601"),
-    reason: str | None = typer.Option(None),
-    callback_id: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Schedule (or move) a callback on an open entry."""
-    moment = _moment("scheduled_for", scheduled_for)
-    assert moment is not None
-    _show(
-        open_tracker(Settings()).schedule_callback(
-            entry_id=entry_id,
-            scheduled_for=moment,
-            reason=reason,
-            callback_id=callback_id,
-            idempotency_key=idempotency_key,
-        ),
-        as_json,
-    )
-
-
-@queue.command("clear-callback")
-def queue_clear_callback(
-    entry_id: str = typer.Argument(...),
-    reason: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Clear an entry's callback."""
-    _show(
-        open_tracker(Settings()).clear_callback(entry_id=entry_id, reason=reason, idempotency_key=idempotency_key),
-        as_json,
-    )
-
-
-@score.command("reset")
-def score_reset(
-    user_id: int = typer.Option(...),
-    reason: str | None = typer.Option(None),
-    idempotency_key: str | None = KEY,
-    as_json: bool = JSON,
-) -> None:
-    """Reset a user's score to zero."""
-    _show(
-        open_tracker(Settings()).reset_score(user_id=user_id, reason=reason, idempotency_key=idempotency_key),
-        as_json,
-    )
 
 
 @api_key.command("create")

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain import commands
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.workers import reuse_port_supported
 from infrastructure.settings import Settings
@@ -177,7 +178,7 @@ def test_a_projection_failure_leaves_the_api_serving_and_names_the_position(sqli
     tracker = tracker_with_one_agent(sqlite_url)
     key = ApiKeys(tracker.sql_recorder.engine).create("test")
     tracker.agents = None  # a writer that did not check agents: this event cannot be projected
-    poison = tracker.record_conversion(user_id=2, conversion_type="signed", primary_agent_id=404)
+    poison = tracker.execute(commands.RecordConversion(user_id=2, conversion_type="signed", primary_agent_id=404))
     port = free_port()
     serve = start_convtrack(sqlite_url, "serve", "--port", str(port), "--workers", "2")
     base = f"http://127.0.0.1:{port}"

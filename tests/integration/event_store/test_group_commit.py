@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
+from domain import commands
 from infrastructure.database import write_transaction
 from infrastructure.event_store.group_commit import PendingSave
 from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
@@ -260,8 +261,8 @@ def test_an_in_memory_sqlite_tracker_commits_in_the_callers_thread() -> None:
     """An in-memory SQLite database exists once per thread: a committer thread would write
     to another, empty database ("no such table")."""
     tracker = open_tracker(Settings(database_url="sqlite://"))
-    first = tracker.record_call_attempt(user_id=1, agent_id=1, outcome="answered", idempotency_key="k")
-    again = tracker.record_call_attempt(user_id=1, agent_id=1, outcome="answered", idempotency_key="k")
+    first = tracker.execute(commands.RecordCallAttempt(user_id=1, agent_id=1, outcome="answered"), idempotency_key="k")
+    again = tracker.execute(commands.RecordCallAttempt(user_id=1, agent_id=1, outcome="answered"), idempotency_key="k")
     assert (first.position, first.replayed) == (2, False)
     assert (again.position, again.replayed) == (2, True)
     assert tracker.get_score(1).version == 2

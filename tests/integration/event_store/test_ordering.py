@@ -3,6 +3,8 @@ notification order sees every event exactly once (MariaDB: ids commit in id orde
 
 from __future__ import annotations
 
+from domain import commands
+
 import multiprocessing
 import random
 import threading
@@ -80,12 +82,12 @@ def test_writer_threads_and_a_follower_agree_on_every_event(database_url: str) -
 
 def test_racing_commands_on_one_user_lose_nothing(database_url: str) -> None:
     trackers = [open_tracker(Settings(database_url=database_url)) for _ in range(4)]
-    trackers[0].record_call_attempt(user_id=1, agent_id=1, outcome="answered")
+    trackers[0].execute(commands.RecordCallAttempt(user_id=1, agent_id=1, outcome="answered"))
     done: list[int] = []
 
     def attempts(index: int) -> None:
         for _ in range(15):
-            trackers[index].record_call_attempt(user_id=1, agent_id=index + 1, outcome="busy")
+            trackers[index].execute(commands.RecordCallAttempt(user_id=1, agent_id=index + 1, outcome="busy"))
             done.append(1)
 
     threads = [threading.Thread(target=attempts, args=(i,)) for i in range(4)]

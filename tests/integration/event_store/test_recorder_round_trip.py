@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain import commands
 from domain.call_queue_entry import CallQueueEntry
 from domain.errors import IdempotencyKeyReused
 from domain.user_call_score import UserCallScore
@@ -76,9 +77,13 @@ def test_an_event_larger_than_64_kib_is_stored_and_read_back(database_url: str) 
 
 def test_a_command_retried_with_the_same_idempotency_key_records_once(database_url: str) -> None:
     tracker = open_tracker(Settings(database_url=database_url))
-    first = tracker.record_conversion(user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1")
+    first = tracker.execute(
+        commands.RecordConversion(user_id=5, conversion_type="signed", claim_value="10.05"), idempotency_key="k-1"
+    )
     before = tracker.sql_recorder.count_events()
-    second = tracker.record_conversion(user_id=5, conversion_type="signed", claim_value="10.05", idempotency_key="k-1")
+    second = tracker.execute(
+        commands.RecordConversion(user_id=5, conversion_type="signed", claim_value="10.05"), idempotency_key="k-1"
+    )
     assert second.replayed and second.ids == first.ids and second.position == first.position
     assert tracker.sql_recorder.count_events() == before
 
@@ -89,11 +94,15 @@ def test_a_retry_the_rules_would_accept_again_is_refused_by_the_save_and_answers
     """A call attempt can be recorded any number of times: only the recorded key tells a
     retry from a new attempt (the save refuses it; the first result is answered)."""
     tracker = open_tracker(Settings(database_url=database_url))
-    first = tracker.record_call_attempt(user_id=8, agent_id=2, outcome="busy", idempotency_key="attempt-1")
+    first = tracker.execute(
+        commands.RecordCallAttempt(user_id=8, agent_id=2, outcome="busy"), idempotency_key="attempt-1"
+    )
     before = tracker.sql_recorder.count_events()
-    again = tracker.record_call_attempt(user_id=8, agent_id=2, outcome="busy", idempotency_key="attempt-1")
+    again = tracker.execute(
+        commands.RecordCallAttempt(user_id=8, agent_id=2, outcome="busy"), idempotency_key="attempt-1"
+    )
     assert again.replayed and again.ids == first.ids and again.position == first.position
     assert tracker.get_score(8).total_attempts == 1
     with pytest.raises(IdempotencyKeyReused):
-        tracker.record_call_attempt(user_id=8, agent_id=3, outcome="busy", idempotency_key="attempt-1")
+        tracker.execute(commands.RecordCallAttempt(user_id=8, agent_id=3, outcome="busy"), idempotency_key="attempt-1")
     assert tracker.sql_recorder.count_events() == before

@@ -12,6 +12,7 @@ import time
 import pytest
 from sqlalchemy import func, select, text
 
+from domain import commands
 from infrastructure.projections.parallel_replay import PartitionFailed
 from infrastructure.projections.rebuild import open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionRunner
@@ -51,9 +52,9 @@ def test_a_rebuild_by_three_processes_equals_the_live_tables(mariadb_url: str) -
 def test_a_partition_that_cannot_apply_an_event_fails_the_rebuild_naming_the_event(mariadb_url: str) -> None:
     tracker = tracker_with_one_agent(mariadb_url)
     for user in range(1, 30):
-        good = tracker.enqueue(user_id=user, queue_type="unsigned_users")
+        good = tracker.execute(commands.Enqueue(user_id=user, queue_type="unsigned_users"))
     tracker.agents = None  # a writer that does not check agents
-    bad = tracker.record_conversion(user_id=99, conversion_type="signed", primary_agent_id=404)
+    bad = tracker.execute(commands.RecordConversion(user_id=99, conversion_type="signed", primary_agent_id=404))
     with pytest.raises(PartitionFailed) as failure:
         rebuild(tracker, swap=False, workers=2)
     named = re.search(r"cannot apply event at position (\d+) \(domain.conversion:", str(failure.value))

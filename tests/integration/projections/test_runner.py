@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import text
 
+from domain import commands
 from infrastructure.application import ConversionTracker
 from infrastructure.projections.rebuild import open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionFailed, ProjectionRunner
@@ -28,28 +29,38 @@ def some_work(tracker: ConversionTracker, rng: random.Random, commands: int) -> 
         try:
             if choice < 0.3:
                 entries.append(
-                    tracker.enqueue(
-                        user_id=user,
-                        queue_type=rng.choice(["unsigned_users", "outstanding_requests"]),
-                        reason="r\t'ü'",
+                    tracker.execute(
+                        commands.Enqueue(
+                            user_id=user,
+                            queue_type=rng.choice(["unsigned_users", "outstanding_requests"]),
+                            reason="r\t'ü'",
+                        )
                     ).ids["entry_id"]
                 )
             elif choice < 0.6:
-                tracker.record_call_attempt(
-                    user_id=user, agent_id=rng.randint(1, 5), outcome=rng.choice(["answered", "busy"])
+                tracker.execute(
+                    commands.RecordCallAttempt(
+                        user_id=user, agent_id=rng.randint(1, 5), outcome=rng.choice(["answered", "busy"])
+                    )
                 )
             elif choice < 0.7 and entries:
-                tracker.schedule_callback(
-                    entry_id=rng.choice(entries), scheduled_for=datetime(2027, 1, 2, 3, 4, 5, 678000)
+                tracker.execute(
+                    commands.ScheduleCallback(
+                        entry_id=rng.choice(entries), scheduled_for=datetime(2027, 1, 2, 3, 4, 5, 678000)
+                    )
                 )
             elif choice < 0.8 and entries:
-                tracker.assign(entry_id=rng.choice(entries), agent_id=2)
+                tracker.execute(commands.Assign(entry_id=rng.choice(entries), agent_id=2))
             elif choice < 0.9:
-                result = tracker.record_conversion(user_id=user, conversion_type="signed", claim_value="99999999.99")
+                result = tracker.execute(
+                    commands.RecordConversion(user_id=user, conversion_type="signed", claim_value="99999999.99")
+                )
                 if rng.random() < 0.3:
-                    tracker.reverse_conversion(conversion_id=result.ids["conversion_id"], reason="oops")
+                    tracker.execute(
+                        commands.ReverseConversion(conversion_id=result.ids["conversion_id"], reason="oops")
+                    )
             else:
-                tracker.reset_score(user_id=user, reason="monthly")
+                tracker.execute(commands.ResetScore(user_id=user, reason="monthly"))
         except Exception as error:  # domain refusals (already converted, closed entry) are part of the mix
             from domain.errors import ConvTrackError
 
@@ -117,7 +128,7 @@ def test_read_your_writes_waits_until_the_position_is_applied(database_url: str)
     follower = threading.Thread(target=runner.follow, args=(stop,), kwargs={"interval": 0.02})
     follower.start()
     try:
-        result = tracker.enqueue(user_id=9, queue_type="unsigned_users")
+        result = tracker.execute(commands.Enqueue(user_id=9, queue_type="unsigned_users"))
         assert runner.wait_for(result.position or 0, timeout=10)
         with tracker.sql_recorder.engine.connect() as conn:
             assert (
@@ -137,10 +148,10 @@ def test_an_event_that_cannot_be_applied_stops_the_runner_naming_its_position(da
     engine = tracker.sql_recorder.engine
     tables = create_projection_tables(engine, TableNames.live(), None)
     runner = ProjectionRunner(tracker, tables)
-    good = tracker.enqueue(user_id=1, queue_type="unsigned_users")
+    good = tracker.execute(commands.Enqueue(user_id=1, queue_type="unsigned_users"))
     tracker.agents = None  # a writer that does not check agents (e.g. an older client)
-    bad = tracker.record_conversion(user_id=2, conversion_type="signed", primary_agent_id=404)
-    after = tracker.enqueue(user_id=3, queue_type="unsigned_users")
+    bad = tracker.execute(commands.RecordConversion(user_id=2, conversion_type="signed", primary_agent_id=404))
+    after = tracker.execute(commands.Enqueue(user_id=3, queue_type="unsigned_users"))
     with pytest.raises(ProjectionFailed) as failure:
         runner.run_once()
     assert failure.value.position <= (bad.position or 0)

@@ -1,0 +1,84 @@
+"""What every route shares: the worker's services, the caller's API key, the read model
+and read-your-writes waiting. One module, as the FastAPI template's ``api/deps.py``."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from domain.errors import InvalidValue
+from infrastructure.api.api_keys import ApiKeys
+from infrastructure.api.errors import NotYetProjected, QueriesUnavailable, Unauthorized
+from infrastructure.api.read_model import ReadModel
+from infrastructure.application import ConversionTracker
+from infrastructure.projections.runner import ProjectionRunner
+
+COMMAND_THREADS = 40
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=191)]
+MinPosition = Annotated[int | None, Query(ge=0, le=2**63 - 1, description="Wait until projected up to here")]
+WaitSeconds = Annotated[float, Query(ge=0, le=30)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+@dataclass
+class Services:
+    """One worker's parts, made by the app's lifespan and kept on ``app.state.services``."""
+
+    tracker: ConversionTracker
+    keys: ApiKeys
+    read_model: ReadModel | None
+    runner: ProjectionRunner | None
+    stop: threading.Event = field(default_factory=threading.Event)
+    # the blocking service calls of commands (asyncio's executor: a lighter hop than anyio's)
+    commands: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
+    )
+    follower: threading.Thread | None = None
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def caller(
+    request: Request,
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    """The calling service's name, from its key (``X-API-Key`` or ``Authorization: Bearer``)."""
+    key = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    keys = services(request).keys
+    name = keys.cached_caller(key) or await run_in_threadpool(keys.caller, key)
+    if name is None:
+        raise Unauthorized
+    request.state.caller = name
+    return name
+
+
+AUTHENTICATED = [Depends(caller)]
+
+
+def read_model(request: Request, min_position: MinPosition = None, wait_seconds: WaitSeconds = 5.0) -> ReadModel:
+    """The projected tables, once they have reached ``min_position`` (read your own write)."""
+    current = services(request)
+    model = current.read_model
+    if model is None:
+        raise QueriesUnavailable("queries are unavailable: the live tables are still the legacy ones (before cutover)")
+    if min_position and min_position > (head := current.tracker.head_position()):
+        raise InvalidValue("min_position", f"no event has been recorded at {min_position} (the head is {head})")
+    if not model.wait_for(min_position, wait_seconds):
+        raise NotYetProjected(
+            f"the projections have not reached position {min_position} within {wait_seconds} s; retry shortly"
+        )
+    return model
+
+
+Reads = Annotated[ReadModel, Depends(read_model)]

@@ -1,0 +1,51 @@
+"""Conversions: record, reverse, list, totals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from domain import commands
+from domain.values import INT_MAX, INT_MIN, VARCHAR_MAX_CHARS, row_time
+from infrastructure.api.command_routes import add_command_route
+from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
+from infrastructure.api.errors import ERRORS
+
+router = APIRouter(prefix="/api/conversions")
+add_command_route(router, "", commands.RecordConversion, name="record_conversion")
+add_command_route(router, "/{conversion_id}/reverse", commands.ReverseConversion, name="reverse_conversion")
+
+
+@router.get("", dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"])
+def list_conversions(
+    model: Reads,
+    agent_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
+    conversion_type: Annotated[str | None, Query(max_length=VARCHAR_MAX_CHARS)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Conversions, newest first, filtered by agent, type and [since, until)."""
+    rows = model.conversions(
+        agent_id=agent_id,
+        conversion_type=conversion_type,
+        since=None if since is None else row_time(since),
+        until=None if until is None else row_time(until),
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "conversions": rows,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if len(rows) == limit else None,
+    }
+
+
+@router.get("/totals", dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"])
+def conversion_totals(model: Reads) -> dict[str, Any]:
+    """Conversion count and exact money totals per primary agent."""
+    return {"agents": model.totals_per_agent()}
