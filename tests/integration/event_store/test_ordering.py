@@ -3,8 +3,6 @@ notification order sees every event exactly once (MariaDB: ids commit in id orde
 
 from __future__ import annotations
 
-from domain import commands
-
 import multiprocessing
 import random
 import threading
@@ -13,6 +11,7 @@ import uuid
 
 from eventsourcing.persistence import StoredEvent
 
+from domain import commands
 from infrastructure.database import make_engine
 from infrastructure.event_store.recorder import SqlEventRecorder
 from infrastructure.settings import Settings
