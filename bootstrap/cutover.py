@@ -28,6 +28,7 @@ from domain.errors import OperationRefused
 from infrastructure.application import ConversionTracker
 from infrastructure.database import write_transaction
 from infrastructure.projections import tracking
+from infrastructure.projections.names import LIVE
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
 from infrastructure.projections.tables import TableNames
@@ -87,8 +88,8 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
         tracker.save(run)
     holder = f"cutover-{uuid.uuid4().hex[:8]}"
     tracking.create_tracking_tables(engine)
-    tracking.ensure_tracking_row(engine, "live")
-    tracking.steal_lease(engine, "live", holder, ttl_seconds=300)
+    tracking.ensure_tracking_row(engine, LIVE)
+    tracking.steal_lease(engine, LIVE, holder, ttl_seconds=300)
     try:
         ProjectionRunner(tracker, staging, STAGING).run_once()
         live, legacy = TableNames.live(), TableNames.sibling(engine, label)
@@ -97,7 +98,7 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
         swap_tables(engine, moves)
         result = _finish_cutover(tracker, run, label)
     finally:
-        tracking.release_lease(engine, "live", holder)
+        tracking.release_lease(engine, LIVE, holder)
     return CutoverResult(result.position, label, report)
 
 
@@ -114,7 +115,7 @@ def _finish_cutover(tracker: ConversionTracker, run: BootstrapRun, label: str) -
     with engine.connect() as conn:
         position = tracking.read_position(conn, STAGING)
     with write_transaction(engine) as conn:
-        tracking.set_position(conn, "live", position)
+        tracking.set_position(conn, LIVE, position)
     run.record_cutover(position, label)
     tracker.save(run)
     return CutoverResult(position, label, VerifyReport())
@@ -134,7 +135,7 @@ def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
     engine = tracker.sql_recorder.engine
     label = run.rollback_pending or f"ct_rolledback_{_stamp()}"
     live, retired = TableNames.live(), TableNames.sibling(engine, label)
-    tracking.steal_lease(engine, "live", ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
+    tracking.steal_lease(engine, LIVE, ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
     position = tracker.sql_recorder.max_notification_id() or 0
     if not (run.rollback_pending and table_exists(engine, retired, "conversions")):  # else: renamed, not recorded
         legacy = TableNames.sibling(engine, run.legacy_label)

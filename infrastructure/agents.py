@@ -6,6 +6,8 @@ import time
 
 from sqlalchemy import Engine, inspect, text
 
+from infrastructure.projections.names import AGENTS
+
 
 class AgentDirectory:
     """Answers "does agent N exist?" from the ``agents`` table of the tracker database.
@@ -23,14 +25,14 @@ class AgentDirectory:
 
     def exists(self, agent_id: int) -> bool:
         if self._has_table is None:
-            self._has_table = inspect(self.engine).has_table("agents")
+            self._has_table = inspect(self.engine).has_table(AGENTS)
         if not self._has_table:
             return True
         seen = self._known.get(agent_id)
         if seen is not None and time.monotonic() - seen < self.ttl:
             return True
         with self.engine.connect() as conn:
-            found = conn.execute(text("SELECT 1 FROM agents WHERE id = :id"), {"id": agent_id}).first()
+            found = conn.execute(text(f"SELECT 1 FROM {AGENTS} WHERE id = :id"), {"id": agent_id}).first()
         if found:
             self._known[agent_id] = time.monotonic()
         return found is not None

@@ -1,5 +1,10 @@
 """Test session fixtures: a real MariaDB server started for the session, and fresh
-databases (MariaDB and SQLite) per test."""
+databases (MariaDB and SQLite) per test.
+
+Every test that uses the server (its fixtures, or the ``mariadb`` run of ``database_url``)
+is marked ``mariadb``, so ``pytest -m "not mariadb"`` runs the SQLite-only part and never
+starts the server. Tests that take more than a few seconds are marked ``slow`` where they
+are defined."""
 
 from __future__ import annotations
 
@@ -9,6 +14,16 @@ from pathlib import Path
 import pytest
 
 from tests.support.mariadb_server import MariaDBServer
+
+MARIADB_FIXTURES = frozenset({"mariadb_server", "mariadb_url"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_mariadb = callspec is not None and callspec.params.get("database_url") == "mariadb"
+        if on_mariadb or MARIADB_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.mariadb)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from infrastructure.api.limits import BodySizeLimit
 from infrastructure.api.read_model import ReadModel
 from infrastructure.api.routes import calls, conversions, health, queue, scores
 from infrastructure.database import warm_pool
+from infrastructure.projections.names import LIVE
 from infrastructure.projections.rebuild import open_live_tables
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
@@ -38,7 +39,7 @@ def open_services(settings: Settings) -> Services:
     try:
         tables = open_live_tables(tracker)
         read_model: ReadModel | None = ReadModel(tracker.sql_recorder.engine, tables)
-        runner: ProjectionRunner | None = ProjectionRunner(tracker, tables, "live")
+        runner: ProjectionRunner | None = ProjectionRunner(tracker, tables, LIVE)
     except OperationRefused as refusal:
         log.warning("queries disabled: %s", refusal)
         read_model, runner = None, None

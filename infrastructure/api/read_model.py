@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, func, select
 
 from infrastructure.projections import tracking
+from infrastructure.projections.names import LIVE
 from infrastructure.projections.tables import ProjectionTables
 
 OPEN = ("pending", "assigned")
@@ -35,7 +36,7 @@ class ReadModel:
 
     def position(self) -> int:
         with self.engine.connect() as conn:
-            return tracking.read_position(conn, "live")
+            return tracking.read_position(conn, LIVE)
 
     def wait_for(self, position: int | None, timeout: float) -> bool:
         if not position:

@@ -85,6 +85,7 @@ def follow_live_tables(parent: int, interval: float) -> None:
     """The follower process: applies new events to the live tables while it holds the
     lease. Before cutover (no live tables yet) it checks again every few seconds."""
     from domain.errors import OperationRefused
+    from infrastructure.projections.names import LIVE
     from infrastructure.projections.rebuild import open_live_tables
     from infrastructure.projections.runner import ProjectionRunner
     from infrastructure.settings import Settings
@@ -98,7 +99,7 @@ def follow_live_tables(parent: int, interval: float) -> None:
     tracker = open_tracker(Settings())
     while not stop.is_set():
         try:
-            runner = ProjectionRunner(tracker, open_live_tables(tracker), "live")
+            runner = ProjectionRunner(tracker, open_live_tables(tracker), LIVE)
         except OperationRefused:
             stop.wait(5.0)
             continue

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from infrastructure.cli.progress import progress_bar
+from infrastructure.projections.names import LIVE
 from infrastructure.projections.rebuild import drop_retired, open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
@@ -33,7 +34,7 @@ def project(
     settings = Settings()
     console = Console(stderr=True)
     tracker = open_tracker(settings)
-    runner = ProjectionRunner(tracker, open_live_tables(tracker), "live", batch_size=batch_size)
+    runner = ProjectionRunner(tracker, open_live_tables(tracker), LIVE, batch_size=batch_size)
     start = runner.position()
     if once:
         with progress_bar("projecting", console=console) as update:

@@ -21,20 +21,21 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
 from domain.errors import ConvTrackError
-from infrastructure.application import ConversionTracker
-from infrastructure.database import is_sqlite, write_transaction
+from domain.legacy_schema import LegacySchema
+from infrastructure.database import is_sqlite, make_engine, write_transaction
+from infrastructure.event_store.recorder import SqlEventRecorder
 from infrastructure.projections import tracking
-from infrastructure.projections.tables import TableNames
+from infrastructure.projections.event_source import EventSource, MapperRecipe, StoreEvents, sql_recorder_of
+from infrastructure.projections.runner import Progress, ProjectionRunner
+from infrastructure.projections.tables import TableNames, create_projection_tables
 
 PARALLEL_MIN_EVENTS = 100_000  # below this, starting processes costs more than it saves
-
-Progress = Callable[[int, int], None]
 
 
 class PartitionFailed(ConvTrackError):
@@ -49,8 +50,9 @@ def default_workers(engine: Engine, events: int) -> int:
 
 
 def replay_in_parallel(
-    tracker: ConversionTracker,
+    events: EventSource,
     names: TableNames,
+    legacy_schema: LegacySchema | None,
     name: str,
     until: int,
     workers: int,
@@ -58,9 +60,9 @@ def replay_in_parallel(
     batch_size: int = 5000,
     progress: Progress | None = None,
 ) -> int:
-    """Apply every event up to ``until`` to the tables ``names`` with ``workers``
-    processes; returns how many events they applied (each counted once)."""
-    recorder = tracker.sql_recorder
+    """Apply every event up to ``until`` to the tables ``names`` (made with ``legacy_schema``)
+    with ``workers`` processes; returns how many events they applied (each counted once)."""
+    recorder = sql_recorder_of(events)
     engine = recorder.engine
     if is_sqlite(engine):
         raise ValueError("parallel replay needs MariaDB/MySQL (SQLite has one writer)")
@@ -68,12 +70,13 @@ def replay_in_parallel(
     parts = [f"{name}.{k}of{workers}" for k in range(workers)]
     for part in parts:
         tracking.reset_tracking(engine, part)
+    store = _Store(url, recorder.events.name, MapperRecipe.of(events.mapper))
     context = multiprocessing.get_context("spawn")
     results: Any = context.Queue()
     processes = [
         context.Process(
             target=_replay_partition,
-            args=(url, recorder.events.name, names, parts[k], (k, workers), until, batch_size, results),
+            args=(store, names, legacy_schema, parts[k], (k, workers), until, batch_size, results),
             daemon=True,
         )
         for k in range(workers)
@@ -114,10 +117,22 @@ def _slowest(engine: Engine, parts: list[str], finished: dict[int, int], until: 
         return min(until if k in finished else tracking.read_position(conn, part) for k, part in enumerate(parts))
 
 
+@dataclass(frozen=True)
+class _Store:
+    """What a replay process needs to open the event store (picklable)."""
+
+    url: str
+    events_table: str
+    mapper: MapperRecipe
+
+    def open(self) -> StoreEvents:
+        return StoreEvents(SqlEventRecorder(make_engine(self.url), self.events_table), self.mapper.build())
+
+
 def _replay_partition(
-    url: str,
-    events_table: str,
+    store: _Store,
     names: TableNames,
+    legacy_schema: LegacySchema | None,
     part_name: str,
     partition: tuple[int, int],
     until: int,
@@ -126,21 +141,15 @@ def _replay_partition(
 ) -> None:
     """One partition, in its own process. Reports (k, ok, events applied or the error)."""
     try:
-        from infrastructure.projections.rebuild import legacy_schema_of
-        from infrastructure.projections.runner import ProjectionRunner
-        from infrastructure.projections.tables import create_projection_tables
-        from infrastructure.settings import Settings
-        from infrastructure.wiring import open_tracker
-
         parent = os.getppid()
 
         def stop_if_orphaned(_position: int, _head: int) -> None:
             if os.getppid() != parent:  # the rebuild was killed: stop rather than write on for nobody
                 os._exit(3)
 
-        tracker = open_tracker(Settings(database_url=url, events_table=events_table))
-        tables = create_projection_tables(tracker.sql_recorder.engine, names, legacy_schema_of(tracker))
-        runner = ProjectionRunner(tracker, tables, part_name, batch_size=batch_size, partition=partition)
+        events = store.open()
+        tables = create_projection_tables(events.recorder.engine, names, legacy_schema)
+        runner = ProjectionRunner(events, tables, part_name, batch_size=batch_size, partition=partition)
         results.put((partition[0], True, runner.run_once(progress=stop_if_orphaned, until=until)))
     except BaseException as error:  # reported to the parent, which stops the others
         results.put((partition[0], False, f"{type(error).__name__}: {error}"))

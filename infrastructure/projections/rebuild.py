@@ -8,14 +8,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.bootstrap_run import BOOTSTRAP_RUN_ID, BootstrapRun
 from domain.errors import OperationRefused
 from domain.legacy_schema import LEGACY_SCHEMA_ID, LegacySchema
-from infrastructure.application import ConversionTracker
 from infrastructure.database import is_sqlite
 from infrastructure.projections import tracking
+from infrastructure.projections.event_source import EventSource, aggregate_or_none, sql_recorder_of
+from infrastructure.projections.names import LIVE, PROJECTED_TABLES, REBUILD
 from infrastructure.projections.parallel_replay import default_workers, replay_in_parallel
 from infrastructure.projections.runner import Progress, ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
@@ -26,9 +25,6 @@ from infrastructure.projections.tables import (
     drop_projection_tables,
 )
 
-LOGICAL = ("user_call_scores", "call_queue", "conversions")
-REBUILD = "rebuild"
-
 
 @dataclass(frozen=True)
 class RebuildResult:
@@ -38,21 +34,17 @@ class RebuildResult:
     retired_label: str | None = None
 
 
-def legacy_schema_of(tracker: ConversionTracker) -> LegacySchema | None:
-    try:
-        schema: LegacySchema = tracker.repository.get(LEGACY_SCHEMA_ID)
-    except AggregateNotFoundError:
-        return None
+def legacy_schema_of(events: EventSource) -> LegacySchema | None:
+    schema: LegacySchema | None = aggregate_or_none(events, LEGACY_SCHEMA_ID)
     return schema
 
 
-def require_live(tracker: ConversionTracker) -> None:
+def require_live(events: EventSource) -> None:
     """The live tables are the tracker's only when no bootstrap is pending or rolled back:
     before cutover (and after a rollback) the live names hold the legacy tables, which
     the tracker never writes."""
-    try:
-        run: BootstrapRun = tracker.repository.get(BOOTSTRAP_RUN_ID)
-    except AggregateNotFoundError:
+    run: BootstrapRun | None = aggregate_or_none(events, BOOTSTRAP_RUN_ID)
+    if run is None:
         return
     if not run.cut_over:
         raise OperationRefused(
@@ -61,13 +53,13 @@ def require_live(tracker: ConversionTracker) -> None:
         )
 
 
-def open_live_tables(tracker: ConversionTracker) -> ProjectionTables:
-    require_live(tracker)
-    return create_projection_tables(tracker.sql_recorder.engine, TableNames.live(), legacy_schema_of(tracker))
+def open_live_tables(events: EventSource) -> ProjectionTables:
+    require_live(events)
+    return create_projection_tables(sql_recorder_of(events).engine, TableNames.live(), legacy_schema_of(events))
 
 
 def rebuild(
-    tracker: ConversionTracker,
+    events: EventSource,
     *,
     progress: Progress | None = None,
     batch_size: int = 5000,
@@ -77,40 +69,43 @@ def rebuild(
     """``workers``: processes for the bulk of the replay (MariaDB/MySQL); by default 2 from
     100,000 events on, else 1 (see ``parallel_replay``). The catch-up and swap run here."""
     if swap:
-        require_live(tracker)
-    engine = tracker.sql_recorder.engine
+        require_live(events)
+    engine = sql_recorder_of(events).engine
     target = TableNames.sibling(engine, "ct_rebuild")
     drop_projection_tables(engine, target)
-    tables = create_projection_tables(engine, target, legacy_schema_of(tracker))
+    legacy_schema = legacy_schema_of(events)
+    tables = create_projection_tables(engine, target, legacy_schema)
     tracking.create_tracking_tables(engine)
     tracking.reset_tracking(engine, REBUILD)
-    runner = ProjectionRunner(tracker, tables, REBUILD, batch_size=batch_size)
+    runner = ProjectionRunner(events, tables, REBUILD, batch_size=batch_size)
     head = runner.head()
     workers = default_workers(engine, head) if workers is None else workers
     applied = 0
     if workers > 1 and not is_sqlite(engine) and head > 0:
-        applied = replay_in_parallel(tracker, target, REBUILD, head, workers, batch_size=batch_size, progress=progress)
+        applied = replay_in_parallel(
+            events, target, legacy_schema, REBUILD, head, workers, batch_size=batch_size, progress=progress
+        )
     applied += runner.run_once(progress)
     if not swap:
         return RebuildResult(applied, runner.position(), None)
 
     holder = f"rebuild-{uuid.uuid4().hex[:8]}"
-    tracking.ensure_tracking_row(engine, "live")
-    tracking.steal_lease(engine, "live", holder, ttl_seconds=300)
+    tracking.ensure_tracking_row(engine, LIVE)
+    tracking.steal_lease(engine, LIVE, holder, ttl_seconds=300)
     try:
         applied += runner.run_once(progress)  # catch up to the head while followers stand still
         position = runner.position()
         live = TableNames.live()
         label = f"ct_retired_{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:4]}"
         retired = TableNames.sibling(engine, label)
-        moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
-        moves += [Move(t, target, live) for t in LOGICAL]
-        swap_tables(engine, moves, tracking=("live", position))
+        moves = [Move(t, live, retired) for t in PROJECTED_TABLES if table_exists(engine, live, t)]
+        moves += [Move(t, target, live) for t in PROJECTED_TABLES]
+        swap_tables(engine, moves, tracking=(LIVE, position))
     finally:
-        tracking.release_lease(engine, "live", holder)
+        tracking.release_lease(engine, LIVE, holder)
     return RebuildResult(applied, position, retired, label)
 
 
-def drop_retired(tracker: ConversionTracker, label: str) -> None:
-    engine = tracker.sql_recorder.engine
+def drop_retired(events: EventSource, label: str) -> None:
+    engine = sql_recorder_of(events).engine
     drop_projection_tables(engine, TableNames.sibling(engine, label))

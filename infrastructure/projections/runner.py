@@ -23,18 +23,19 @@ from sqlalchemy import Connection, Table
 from sqlalchemy import exc as sa_exc
 
 from domain.errors import ConvTrackError
-from infrastructure.application import ConversionTracker
 from infrastructure.database import write_transaction
 from infrastructure.projections import tracking
+from infrastructure.projections.event_source import EventSource, sql_recorder_of
 from infrastructure.projections.mysql_bulk import MySQLBulkWriter
+from infrastructure.projections.names import CALL_QUEUE, CONVERSIONS, LIVE, USER_CALL_SCORES
 from infrastructure.projections.store_reader import StoredRow, StoreReader
 from infrastructure.projections.tables import ProjectionTables
 from infrastructure.projections.writer import BatchFold, write_fold
 
 TABLE_OF_MODULE = {
-    "domain.user_call_score": "user_call_scores",
-    "domain.call_queue_entry": "call_queue",
-    "domain.conversion": "conversions",
+    "domain.user_call_score": USER_CALL_SCORES,
+    "domain.call_queue_entry": CALL_QUEUE,
+    "domain.conversion": CONVERSIONS,
 }
 SKIPPED_TOPICS = ("domain.user_call_score:UserCallScore.Registered",)
 RETRIED_ERRORS = {1205, 1213}  # lock wait timeout, deadlock (MariaDB/MySQL)
@@ -59,26 +60,26 @@ class ProjectionFailed(ConvTrackError):
 @dataclass
 class RunnerStats:
     applied: int = 0
-    batches: int = 0
 
 
 class ProjectionRunner:
+    """``events``: the store to read (the service application is one, or a ``StoreEvents``)."""
+
     def __init__(
         self,
-        tracker: ConversionTracker,
+        events: EventSource,
         tables: ProjectionTables,
-        name: str = "live",
+        name: str = LIVE,
         *,
         batch_size: int = 5000,
         partition: tuple[int, int] | None = None,
     ) -> None:
-        self.tracker = tracker
-        self.recorder = tracker.sql_recorder
+        self.recorder = sql_recorder_of(events)
         self.engine = self.recorder.engine
         self.tables = tables
         self.name = name
         self.batch_size = batch_size
-        self.reader = StoreReader(self.recorder, tracker.mapper, partition)
+        self.reader = StoreReader(self.recorder, events.mapper, partition)
         self.holder = f"{uuid.uuid4().hex[:12]}"
         self.stats = RunnerStats()
         self.writers = self._table_writers()

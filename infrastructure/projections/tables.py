@@ -12,7 +12,7 @@ The foreign keys to ``agents`` are created only where an ``agents`` table exists
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Engine, ForeignKey, Index, MetaData, Table, inspect, text
@@ -21,15 +21,15 @@ from domain.legacy_schema import LegacySchema
 from infrastructure.database import is_sqlite, schema_lock, write_transaction
 from infrastructure.projections import legacy_ddl
 from infrastructure.projections.column_types import sa_type
-
-ColumnSpec = tuple[str, str, bool, str | None]  # name, declared type, nullable, default
+from infrastructure.projections.legacy_ddl import ColumnSpec, IndexSpec
+from infrastructure.projections.names import AGENTS, CALL_QUEUE, CONVERSIONS, PROJECTED_TABLES, USER_CALL_SCORES
 
 
 @dataclass(frozen=True)
 class TableNames:
-    scores: str = "user_call_scores"
-    queue: str = "call_queue"
-    conversions: str = "conversions"
+    scores: str = USER_CALL_SCORES
+    queue: str = CALL_QUEUE
+    conversions: str = CONVERSIONS
     schema: str | None = None  # MySQL database holding the tables (None: the connection's)
 
     @classmethod
@@ -45,18 +45,15 @@ class TableNames:
         """Tables named like the live ones, in a sibling database (MySQL) or with a
         prefix (SQLite)."""
         if is_sqlite(engine):
-            return cls(f"{label}_user_call_scores", f"{label}_call_queue", f"{label}_conversions")
+            return cls(f"{label}_{USER_CALL_SCORES}", f"{label}_{CALL_QUEUE}", f"{label}_{CONVERSIONS}")
         return cls(schema=f"{engine.url.database}_{label}")
 
     def all(self) -> dict[str, str]:
-        return {"user_call_scores": self.scores, "call_queue": self.queue, "conversions": self.conversions}
+        return {USER_CALL_SCORES: self.scores, CALL_QUEUE: self.queue, CONVERSIONS: self.conversions}
 
     def qualified(self, logical: str) -> str:
         name = self.all()[logical]
         return f"`{self.schema}`.`{name}`" if self.schema else f"`{name}`"
-
-    def with_schema(self, schema: str | None) -> TableNames:
-        return replace(self, schema=schema)
 
 
 @dataclass(frozen=True)
@@ -67,11 +64,11 @@ class ProjectionTables:
     conversions: Table
 
     def by_logical_name(self) -> dict[str, Table]:
-        return {"user_call_scores": self.scores, "call_queue": self.queue, "conversions": self.conversions}
+        return {USER_CALL_SCORES: self.scores, CALL_QUEUE: self.queue, CONVERSIONS: self.conversions}
 
 
 def column_specs(logical: str, legacy_schema: LegacySchema | None) -> list[ColumnSpec]:
-    if logical == "conversions":
+    if logical == CONVERSIONS:
         return list(legacy_ddl.CONVERSIONS_COLUMNS)
     captured = legacy_schema.columns(logical) if legacy_schema else []
     legacy: list[ColumnSpec] = [
@@ -88,7 +85,7 @@ def projection_tables(
     and for DDL on SQLite)."""
     metadata = MetaData(schema=names.schema)
     if with_agents_fk:
-        Table("agents", metadata, Column("id", sa_type("int"), primary_key=True))
+        Table(AGENTS, metadata, Column("id", sa_type("int"), primary_key=True))
     tables: dict[str, Table] = {}
     for logical, physical in names.all().items():
         columns = []
@@ -100,7 +97,7 @@ def projection_tables(
         for index_name, index_columns, unique in _indexes(logical):
             Index(_prefixed(physical, logical, index_name), *(table.c[c] for c in index_columns), unique=unique)
         tables[logical] = table
-    return ProjectionTables(names, tables["user_call_scores"], tables["call_queue"], tables["conversions"])
+    return ProjectionTables(names, tables[USER_CALL_SCORES], tables[CALL_QUEUE], tables[CONVERSIONS])
 
 
 def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: LegacySchema | None) -> ProjectionTables:
@@ -113,7 +110,7 @@ def create_projection_tables(engine: Engine, names: TableNames, legacy_schema: L
 def _create_projection_tables(
     engine: Engine, names: TableNames, legacy_schema: LegacySchema | None
 ) -> ProjectionTables:
-    has_agents = inspect(engine).has_table("agents")
+    has_agents = inspect(engine).has_table(AGENTS)
     tables = projection_tables(names, legacy_schema, with_agents_fk=has_agents and is_sqlite(engine))
     if is_sqlite(engine):
         with write_transaction(engine) as conn:
@@ -127,8 +124,8 @@ def _create_projection_tables(
             )
         existing = set(inspect(conn).get_table_names(schema=names.schema))
         live_db = engine.url.database
-        agents = f"`{live_db}`.`agents`" if names.schema else "`agents`"
-        for logical in ("user_call_scores", "call_queue", "conversions"):
+        agents = f"`{live_db}`.`{AGENTS}`" if names.schema else f"`{AGENTS}`"
+        for logical in PROJECTED_TABLES:
             if names.all()[logical] in existing:
                 continue
             # MySQL DDL commits statement by statement: a table is built under another name
@@ -151,7 +148,7 @@ def _creation(
     logical: str, target: str, legacy_schema: LegacySchema | None, agents: str, has_agents: bool
 ) -> list[str]:
     """The statements that make ``target`` as the guide would make the table."""
-    if logical == "conversions":
+    if logical == CONVERSIONS:
         fk = [legacy_ddl.CONVERSIONS_FK.format(t=target, agents=agents)] if has_agents else []
         return [legacy_ddl.CONVERSIONS_CREATE.format(t=target), *fk]
     create = _retarget(_legacy_create(logical, legacy_schema), target, agents, has_agents)
@@ -161,7 +158,7 @@ def _creation(
 
 def drop_projection_tables(engine: Engine, names: TableNames) -> None:
     with write_transaction(engine) as conn:
-        for logical in ("conversions", "call_queue", "user_call_scores"):
+        for logical in reversed(PROJECTED_TABLES):
             if is_sqlite(engine):
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{names.all()[logical]}"')
             else:
@@ -207,12 +204,10 @@ def _adds_existing_column(statement: str, logical: str, legacy_schema: LegacySch
     return any(name in legacy_names for name in added)
 
 
-def _indexes(logical: str) -> list[tuple[str, list[str], bool]]:
-    if logical == "conversions":
+def _indexes(logical: str) -> list[IndexSpec]:
+    if logical == CONVERSIONS:
         return list(legacy_ddl.CONVERSIONS_INDEXES)
-    return list(legacy_ddl.LEGACY_INDEXES[logical]) + [
-        (name, columns, False) for name, columns in legacy_ddl.GUIDE_NEW_INDEXES[logical]
-    ]
+    return legacy_ddl.LEGACY_INDEXES[logical] + legacy_ddl.GUIDE_NEW_INDEXES[logical]
 
 
 def _prefixed(physical: str, logical: str, index_name: str) -> str:
@@ -221,16 +216,16 @@ def _prefixed(physical: str, logical: str, index_name: str) -> str:
 
 
 def _agents_fk(logical: str, column: str) -> dict[str, Any] | None:
-    if logical == "call_queue" and column == "assigned_to_agent_id":
+    if logical == CALL_QUEUE and column == "assigned_to_agent_id":
         return {
-            "column": "agents.id",
+            "column": f"{AGENTS}.id",
             "name": "call_queue_assigned_to_agent_id_fkey",
             "ondelete": "SET NULL",
             "onupdate": "CASCADE",
         }
-    if logical == "conversions" and column == "primary_agent_id":
+    if logical == CONVERSIONS and column == "primary_agent_id":
         return {
-            "column": "agents.id",
+            "column": f"{AGENTS}.id",
             "name": "conversions_primary_agent_id_fkey",
             "ondelete": "SET NULL",
             "onupdate": "CASCADE",

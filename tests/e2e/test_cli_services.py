@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 from infrastructure.database import make_engine
@@ -19,6 +20,7 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_commands_print_json_and_bad_input_is_one_line_a_nonzero_exit_and_no_write(sqlite_url: str) -> None:
     enqueued = run_convtrack(
         sqlite_url,

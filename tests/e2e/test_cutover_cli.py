@@ -56,6 +56,7 @@ def second_database(request: pytest.FixtureRequest, database_url: str, tmp_path:
     return server.url(server.create_database())
 
 
+@pytest.mark.slow
 def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str, tmp_path: Path) -> None:
     make_legacy(database_url)
     source = LegacySource(database_url)
@@ -125,6 +126,7 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
     assert refused.returncode != 0 and "legacy" in refused.stderr, "nothing writes the restored legacy tables"
 
 
+@pytest.mark.slow
 def test_a_bootstrap_killed_at_several_points_resumes_to_the_same_result(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 
 def start_like_a_worker(url: str) -> None:
     from infrastructure.api.api_keys import ApiKeys
@@ -18,6 +20,7 @@ def start_like_a_worker(url: str) -> None:
     ApiKeys(tracker.sql_recorder.engine)
 
 
+@pytest.mark.slow
 def test_six_workers_starting_together_on_a_fresh_database_all_start(database_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=start_like_a_worker, args=(database_url,)) for _ in range(6)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,7 @@ from tests.support.mariadb_server import MariaDBServer
 EXAMPLES_PER_OPERATION = 80  # 14 operations -> about 1,260 requests
 
 
+@pytest.mark.slow
 def test_no_generated_request_gets_a_500(mariadb_server: MariaDBServer) -> None:
     url = mariadb_server.url(mariadb_server.create_database())
     key = ApiKeys(open_tracker(Settings(database_url=url)).sql_recorder.engine).create("fuzzer")

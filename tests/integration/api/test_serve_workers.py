@@ -82,6 +82,7 @@ def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
+@pytest.mark.slow
 def test_workers_share_connections_a_follower_process_projects_dead_children_are_replaced(
     sqlite_url: str,
 ) -> None:
@@ -174,6 +175,7 @@ def _age(pid: int) -> float:
     return uptime - ticks / os.sysconf("SC_CLK_TCK")
 
 
+@pytest.mark.slow
 def test_a_projection_failure_leaves_the_api_serving_and_names_the_position(sqlite_url: str) -> None:
     tracker = tracker_with_one_agent(sqlite_url)
     key = ApiKeys(tracker.sql_recorder.engine).create("test")

@@ -84,6 +84,7 @@ def _running(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 def test_a_rebuild_killed_during_its_parallel_replay_leaves_no_writer_behind_and_reruns(mariadb_url: str) -> None:
     tracker = open_tracker(Settings(database_url=mariadb_url))
     engine = tracker.sql_recorder.engine

@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 
+import pytest
 from sqlalchemy import inspect
 
 from infrastructure.projections import tracking
@@ -62,6 +63,7 @@ def test_a_rebuild_during_writes_equals_the_incrementally_kept_tables(database_u
     assert not inspect(engine).has_table(retired.scores, schema=retired.schema)
 
 
+@pytest.mark.slow
 def test_when_the_active_follower_is_killed_a_standby_takes_over_within_seconds(mariadb_url: str) -> None:
     tracker = open_tracker(Settings(database_url=mariadb_url))
     tables = open_live_tables(tracker)
