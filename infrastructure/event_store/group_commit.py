@@ -26,9 +26,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import exc as sa_exc
+
+from infrastructure.event_store.idempotency import IdempotencyRecord
 
 EventRow = tuple[bytes, int, str, bytes]
 Transact = Callable[["list[PendingSave]"], None]
@@ -38,15 +39,19 @@ MAX_GROUP = 500
 
 @dataclass(eq=False)
 class PendingSave:
-    """One caller's save: its event rows, an optional idempotency row builder and, once
-    done, its ids or its error."""
+    """One caller's save: its event rows, its idempotency record (if the command had a
+    key) and, once done, its ids or its error."""
 
     rows: list[EventRow]
-    idempotency_key: str | None
-    extra: Any = None
+    idempotency: IdempotencyRecord | None = None
     ids: list[int] = field(default_factory=list)
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return None if self.idempotency is None else self.idempotency.key
 
 
 class GroupCommitter:

@@ -83,7 +83,7 @@ class SqlEventRecorder(RecorderReads, ApplicationRecorder):
     ) -> Sequence[int]:
         """Commit the events (and the command's idempotency record) atomically, sharing the
         transaction with saves made at the same moment by other threads (group_commit.py)."""
-        save = PendingSave(_event_rows(stored_events), idempotency.key if idempotency else None, idempotency)
+        save = PendingSave(_event_rows(stored_events), idempotency)
         try:
             return self._committer.commit(save)
         except sa_exc.IntegrityError as error:
@@ -188,15 +188,15 @@ class SqlEventRecorder(RecorderReads, ApplicationRecorder):
             save.ids = list(range(next_id, next_id + len(save.rows)))
             rows += [(i, *row) for i, row in zip(save.ids, save.rows, strict=True)]
             next_id += len(save.rows)
-            if save.extra is not None:
-                records.append(self._idempotency_row(save.extra, save.ids[-1] if save.ids else None))
+            if save.idempotency is not None:
+                records.append(self._idempotency_row(save.idempotency, save.ids[-1] if save.ids else None))
         return rows, records
 
     def insert_events_in(self, conn: Connection, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Insert within the caller's transaction (which must be a write transaction)."""
         if not stored_events:
             return []
-        save = PendingSave(_event_rows(stored_events), None)
+        save = PendingSave(_event_rows(stored_events))
         self._write_group(conn, [save])
         return save.ids
 
