@@ -49,6 +49,31 @@ def default_workers(engine: Engine, events: int) -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
+def _collect(
+    results: Any, processes: list[Any], engine: Engine, parts: list[str], until: int, progress: Progress | None
+) -> dict[int, int]:
+    """Each partition's count of applied events, as the processes report them; raises when
+    one fails or dies."""
+    workers = len(processes)
+    applied: dict[int, int] = {}
+    while len(applied) < workers:
+        try:
+            part, ok, payload = results.get(timeout=0.5)
+        except queue.Empty:
+            for k, process in enumerate(processes):
+                if k not in applied and not process.is_alive() and process.exitcode != 0:
+                    raise PartitionFailed(
+                        f"rebuild partition {k + 1} of {workers} died (exit code {process.exitcode})"
+                    ) from None
+        else:
+            if not ok:
+                raise PartitionFailed(f"rebuild partition {part + 1} of {workers} failed: {payload}")
+            applied[part] = int(payload)
+        if progress is not None:
+            progress(_slowest(engine, parts, applied, until), until)
+    return applied
+
+
 def replay_in_parallel(
     events: EventSource,
     names: TableNames,
@@ -83,23 +108,8 @@ def replay_in_parallel(
     ]
     for process in processes:
         process.start()
-    applied: dict[int, int] = {}
     try:
-        while len(applied) < workers:
-            try:
-                part, ok, payload = results.get(timeout=0.5)
-            except queue.Empty:
-                for k, process in enumerate(processes):
-                    if k not in applied and not process.is_alive() and process.exitcode != 0:
-                        raise PartitionFailed(
-                            f"rebuild partition {k + 1} of {workers} died (exit code {process.exitcode})"
-                        ) from None
-            else:
-                if not ok:
-                    raise PartitionFailed(f"rebuild partition {part + 1} of {workers} failed: {payload}")
-                applied[part] = int(payload)
-            if progress is not None:
-                progress(_slowest(engine, parts, applied, until), until)
+        applied = _collect(results, processes, engine, parts, until, progress)
     finally:
         for process in processes:
             if process.is_alive():
