@@ -21,9 +21,9 @@ from tests.support.processes import run_convtrack, start_convtrack
 from tests.support.table_rows import rows_of
 
 
-def some_work(tracker: ConversionTracker, rng: random.Random, commands: int) -> None:
+def some_work(tracker: ConversionTracker, rng: random.Random, count: int) -> None:
     entries: list[str] = []
-    for _ in range(commands):
+    for _ in range(count):
         user = rng.randint(1, 40)
         choice = rng.random()
         try:
