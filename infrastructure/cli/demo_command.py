@@ -59,7 +59,6 @@ def demo(
     tracker = open_tracker(Settings(database_url=url))
     bootstrapper = Bootstrapper(tracker, source)
     report = bootstrapper.run()
-    bootstrapper.project_staging()
     console.print({k: v for k, v in report.counts.items()})
 
     console.print(Rule("4. verify: every legacy row, value for value"))
