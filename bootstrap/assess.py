@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BINARY, cast, func, select
+from sqlalchemy import BINARY, Connection, cast, func, select
 
 from bootstrap.legacy_source import LegacySource
+from bootstrap.seeders import choose_seeder
 from domain.values import INT_MAX, INT_MIN, EntryStatus, QueueType
 from infrastructure.database import is_sqlite
 
@@ -65,73 +66,90 @@ REFERENCE = {
 def assess(source: LegacySource) -> Assessment:
     source.require_tables()
     result = Assessment()
-    scores, queue = source.table("user_call_scores"), source.table("call_queue")
-    has_sessions = source.has_table("call_sessions")
     with source.snapshot() as conn:
         for name in ("agents", "user_call_scores", "call_queue", "call_sessions"):
             if source.has_table(name):
                 result.counts[name] = source.count(conn, name)
-        queue_type, status = _exact(source, queue.c.queue_type), _exact(source, queue.c.status)
-        grouped = conn.execute(
-            select(queue_type, status, func.count()).group_by(queue_type, status).order_by(queue_type, status)
-        ).all()
-        rows = [(_text(t), _text(s), n) for t, s, n in grouped]
-        result.queue_by_type_and_status = [{"queue_type": t, "status": s, "count": n} for t, s, n in rows]
-        result.callback_entries = sum(n for t, _s, n in rows if t == QueueType.LEGACY_CALLBACK)
-        result.unknown_queue_types = _tally((t, n) for t, _s, n in rows if t not in KNOWN_QUEUE_TYPES)
-        result.unknown_statuses = _tally((s, n) for _t, s, n in rows if s not in KNOWN_STATUSES)
-        several = (
-            select(queue.c.user_id)
-            .where(queue.c.status == EntryStatus.PENDING)
-            .group_by(queue.c.user_id)
-            .having(func.count() > 1)
-            .subquery()
+        _queue_vocabulary(result, source, conn)
+        _users_on_one_side(result, source, conn)
+        result.scores_at_integer_limits = _scores_at_integer_limits(source, conn)
+    result.extra_columns = _extra_columns(source)
+    _warn(result)
+    _estimate(result, source)
+    return result
+
+
+def _queue_vocabulary(result: Assessment, source: LegacySource, conn: Connection) -> None:
+    """Queue rows by type and status (as bytes), callbacks, unknown values, users with several pending."""
+    queue = source.table("call_queue")
+    queue_type, status = _exact(source, queue.c.queue_type), _exact(source, queue.c.status)
+    grouped = conn.execute(
+        select(queue_type, status, func.count()).group_by(queue_type, status).order_by(queue_type, status)
+    ).all()
+    rows = [(_text(t), _text(s), n) for t, s, n in grouped]
+    result.queue_by_type_and_status = [{"queue_type": t, "status": s, "count": n} for t, s, n in rows]
+    result.callback_entries = sum(n for t, _s, n in rows if t == QueueType.LEGACY_CALLBACK)
+    result.unknown_queue_types = _tally((t, n) for t, _s, n in rows if t not in KNOWN_QUEUE_TYPES)
+    result.unknown_statuses = _tally((s, n) for _t, s, n in rows if s not in KNOWN_STATUSES)
+    several = (
+        select(queue.c.user_id)
+        .where(queue.c.status == EntryStatus.PENDING)
+        .group_by(queue.c.user_id)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    result.users_with_several_pending = _count(conn, select(func.count()).select_from(several))
+
+
+def _users_on_one_side(result: Assessment, source: LegacySource, conn: Connection) -> None:
+    """Queue rows without a score row, score rows without a queue row, sessions of neither."""
+    scores, queue = source.table("user_call_scores"), source.table("call_queue")
+    result.queue_rows_without_score_row = _count(
+        conn, select(func.count()).select_from(queue).where(~queue.c.user_id.in_(select(scores.c.user_id)))
+    )
+    result.score_rows_without_queue_row = _count(
+        conn, select(func.count()).select_from(scores).where(~scores.c.user_id.in_(select(queue.c.user_id)))
+    )
+    if source.has_table("call_sessions"):
+        sessions = source.table("call_sessions")
+        unknown = (
+            ~sessions.c.user_id.in_(select(scores.c.user_id)),
+            ~sessions.c.user_id.in_(select(queue.c.user_id)),
         )
-        result.users_with_several_pending = int(conn.execute(select(func.count()).select_from(several)).scalar() or 0)
-        result.queue_rows_without_score_row = int(
-            conn.execute(
-                select(func.count()).select_from(queue).where(~queue.c.user_id.in_(select(scores.c.user_id)))
-            ).scalar()
-            or 0
-        )
-        result.score_rows_without_queue_row = int(
-            conn.execute(
-                select(func.count()).select_from(scores).where(~scores.c.user_id.in_(select(queue.c.user_id)))
-            ).scalar()
-            or 0
-        )
-        if has_sessions:
-            sessions = source.table("call_sessions")
-            result.sessions_of_unknown_users = int(
-                conn.execute(
-                    select(func.count())
-                    .select_from(sessions)
-                    .where(
-                        ~sessions.c.user_id.in_(select(scores.c.user_id)),
-                        ~sessions.c.user_id.in_(select(queue.c.user_id)),
-                    )
-                ).scalar()
-                or 0
-            )
-        result.scores_at_integer_limits = int(
-            conn.execute(
-                select(func.count()).select_from(scores).where(scores.c.current_score.in_([INT_MAX, INT_MIN]))
-            ).scalar()
-            or 0
-        )
+        result.sessions_of_unknown_users = _count(conn, select(func.count()).select_from(sessions).where(*unknown))
+
+
+def _scores_at_integer_limits(source: LegacySource, conn: Connection) -> int:
+    scores = source.table("user_call_scores")
+    limits = scores.c.current_score.in_([INT_MAX, INT_MIN])
+    return _count(conn, select(func.count()).select_from(scores).where(limits))
+
+
+def _extra_columns(source: LegacySource) -> dict[str, list[str]]:
+    """Legacy columns the reference schema does not list, per table (they travel too)."""
+    found: dict[str, list[str]] = {}
     for name, known in REFERENCE.items():
         extra = [c["name"] for c in source.columns(name) if c["name"] not in known]
         if extra:
-            result.extra_columns[name] = extra
-    _warn(result)
+            found[name] = extra
+    return found
+
+
+def _estimate(result: Assessment, source: LegacySource) -> None:
+    """How long bootstrap + staging projection + verify take, on the path the bootstrap
+    would choose with the tracker in the legacy database."""
     migrated = result.counts.get("user_call_scores", 0) + result.counts.get("call_queue", 0)
-    if is_sqlite(source.engine):
-        rate, result.estimate_basis = PYTHON_PATH_ROWS_PER_SECOND, "the Python path (SQLite)"
-    else:
+    choice = choose_seeder(source.engine, source)
+    if choice.in_server:
         rate = SERVER_PATH_ROWS_PER_SECOND
         result.estimate_basis = "the server path (tracker in this database); the Python path takes about 7x as long"
+    else:
+        rate, result.estimate_basis = PYTHON_PATH_ROWS_PER_SECOND, f"the Python path ({choice.reason})"
     result.estimated_seconds = round(migrated / rate, 1)
-    return result
+
+
+def _count(conn: Connection, query: Any) -> int:
+    return int(conn.execute(query).scalar() or 0)
 
 
 def _exact(source: LegacySource, column: Any) -> Any:

@@ -17,13 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.utils import get_topic
 from sqlalchemy import Engine
 
 from bootstrap.bootstrapper import STAGING, load_run
-from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
+from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, changed_legacy_tables
 from bootstrap.reports import _default
 from bootstrap.verify import VerifyReport, staging_tables, verify
 from domain.bootstrap_run import BootstrapRun
+from domain.conversion import Conversion
 from domain.errors import OperationRefused
 from infrastructure.application import ConversionTracker
 from infrastructure.database import write_transaction
@@ -55,11 +57,6 @@ def _require_run(tracker: ConversionTracker) -> BootstrapRun:
     return run
 
 
-def legacy_unchanged(run: BootstrapRun, source: LegacySource) -> list[str]:
-    """Names of legacy tables whose checksum differs from the bootstrap's snapshot."""
-    return [name for name in MIGRATED_TABLES if source.checksum(name) != run.legacy_checksums.get(name)]
-
-
 def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool = False) -> CutoverResult:
     run = _require_run(tracker)
     if run.cut_over:
@@ -67,7 +64,7 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
     engine = tracker.sql_recorder.engine
     if run.cutover_pending and not dry_run and _swapped_in(engine):
         return _finish_cutover(tracker, run, run.cutover_pending)  # the rename happened; its record did not
-    changed = legacy_unchanged(run, source)
+    changed = changed_legacy_tables(run, source)
     if changed:
         raise OperationRefused(
             f"legacy tables changed since the bootstrap snapshot: {', '.join(changed)}; "
@@ -153,7 +150,7 @@ def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
     tracker.save(run)
     source = LegacySource(source_url)
     try:
-        equal = not legacy_unchanged(run, source)
+        equal = not changed_legacy_tables(run, source)
     finally:
         source.close()
     return RollbackResult(position, label, equal)
@@ -165,7 +162,7 @@ def export_conversions(tracker: ConversionTracker, path: Path) -> int:
     start = run.cutover_position
     if start is None:
         raise OperationRefused("there was no cutover: nothing was recorded by the tracker's services")
-    topics = ["domain.conversion:Conversion.Recorded", "domain.conversion:Conversion.Reversed"]
+    topics = [get_topic(Conversion.Recorded), get_topic(Conversion.Reversed)]
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with path.open("w", encoding="utf-8") as out:

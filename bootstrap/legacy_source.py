@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, func, inspect, or_, select, text
 
+from bootstrap.sql_text import quote_name
+from domain.bootstrap_run import BootstrapRun
 from domain.errors import OperationRefused
 from infrastructure.database import is_sqlite, make_engine
 from infrastructure.projections.column_types import sa_type
 
-LEGACY_TABLES = ("agents", "user_call_scores", "call_queue", "call_sessions")
 MIGRATED_TABLES = ("user_call_scores", "call_queue")
 
 
@@ -31,6 +32,9 @@ class LegacySource:
     def has_table(self, name: str) -> bool:
         return inspect(self.engine).has_table(name)
 
+    def _quoted(self, name: str) -> str:
+        return quote_name(name, self.engine.dialect)
+
     def require_tables(self) -> None:
         missing = [t for t in MIGRATED_TABLES if not self.has_table(t)]
         if missing:
@@ -42,7 +46,7 @@ class LegacySource:
         """Each column as ``{name, type, nullable, default}`` in table order."""
         if is_sqlite(self.engine):
             with self.engine.connect() as conn:
-                rows = conn.exec_driver_sql(f'PRAGMA table_info("{name}")').all()
+                rows = conn.exec_driver_sql(f"PRAGMA table_info({self._quoted(name)})").all()
             return [
                 {"name": r[1], "type": (r[2] or "text").lower(), "nullable": not r[3], "default": r[4]} for r in rows
             ]
@@ -60,7 +64,7 @@ class LegacySource:
         if is_sqlite(self.engine):
             return None
         with self.engine.connect() as conn:
-            return str(conn.exec_driver_sql(f"SHOW CREATE TABLE `{name}`").one()[1])
+            return str(conn.exec_driver_sql(f"SHOW CREATE TABLE {self._quoted(name)}").one()[1])
 
     def table(self, name: str) -> Table:
         if name not in self._tables:
@@ -78,7 +82,7 @@ class LegacySource:
             if is_sqlite(self.engine):
                 conn.exec_driver_sql("SELECT 1")  # BEGIN is issued; the first read fixes the WAL snapshot
                 for name in MIGRATED_TABLES:
-                    conn.exec_driver_sql(f'SELECT COUNT(*) FROM "{name}"')
+                    conn.exec_driver_sql(f"SELECT COUNT(*) FROM {self._quoted(name)}")
             else:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
                 conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
@@ -121,9 +125,10 @@ class LegacySource:
         """MariaDB/MySQL: CHECKSUM TABLE ... EXTENDED. SQLite: SHA-256 over every row."""
         with self.engine.connect() as conn:
             if not is_sqlite(self.engine):
-                return f"checksum:{conn.exec_driver_sql(f'CHECKSUM TABLE `{name}` EXTENDED').one()[1]}"
+                found = conn.exec_driver_sql(f"CHECKSUM TABLE {self._quoted(name)} EXTENDED").one()
+                return f"checksum:{found[1]}"
             digest = hashlib.sha256()
-            for row in conn.exec_driver_sql(f'SELECT * FROM "{name}" ORDER BY rowid'):
+            for row in conn.exec_driver_sql(f"SELECT * FROM {self._quoted(name)} ORDER BY rowid"):
                 digest.update(repr(tuple(row)).encode("utf-8"))
             return f"sha256:{digest.hexdigest()}"
 
@@ -137,3 +142,18 @@ def _after(columns: list[Any], last: tuple[Any, ...]) -> Any:
         return columns[0] > last[0]
     first, rest = columns[0], columns[1:]
     return or_(first > last[0], and_(first == last[0], _after(rest, last[1:])))
+
+
+def changed_legacy_tables(run: BootstrapRun, source: LegacySource) -> list[str]:
+    """Names of legacy tables whose checksum differs from the bootstrap's snapshot."""
+    return [name for name in MIGRATED_TABLES if source.checksum(name) != run.legacy_checksums.get(name)]
+
+
+def refuse_if_legacy_changed(run: BootstrapRun, source: LegacySource) -> None:
+    """The bootstrap's own check at its end: the legacy tables are what it started from."""
+    changed = changed_legacy_tables(run, source)
+    if changed:
+        raise OperationRefused(
+            f"the legacy tables changed while the bootstrap read them ({', '.join(changed)}: checksum differs "
+            "from the start); the bootstrap is not complete. Stop the app's writes and see docs/runbook.md"
+        )

@@ -125,17 +125,7 @@ def generate(
     tables = create_legacy_schema(engine)
     base = datetime(2024, 1, 1, 8, 0, 0)
     counts = {"agents": 12, "user_call_scores": 0, "call_queue": 0, "call_sessions": 0}
-    agents = [
-        {
-            "id": i,
-            "name": f"Agent {i} {TEXTS[i % len(TEXTS)]}",
-            "email": f"agent{i}@example.com",
-            "is_active": i % 5 != 0,
-            "created_at": base,
-        }
-        for i in range(1, 13)
-    ]
-    _insert(engine, tables["agents"], agents)
+    _insert(engine, tables["agents"], _agents(base))
     scores: list[dict[str, Any]] = []
     queue: list[dict[str, Any]] = []
     sessions: list[dict[str, Any]] = []
@@ -145,59 +135,90 @@ def generate(
         has_score = rng.random() > 0.1 or n < 3
         has_queue = rng.random() > 0.1
         if has_score:
-            score = [INT_MAX, INT_MIN, 0][n] if n < 3 else rng.randint(-50, 200)
-            scores.append(
-                {
-                    "id": f"ucs_{n:09d}",
-                    "user_id": user_id,
-                    "current_score": score,
-                    "total_attempts": rng.randint(0, 30),
-                    "last_call_outcome": rng.choice(OUTCOMES),
-                    "last_call_at": None if rng.random() < 0.2 else created + timedelta(days=1, milliseconds=123),
-                    "created_at": created,
-                    "updated_at": created + timedelta(hours=2, milliseconds=7),
-                    "referral_code": None if rng.random() < 0.5 else f"RC-{rng.randint(1, 999):03d}\t'x'",
-                }
-            )
+            scores.append(_score_row(rng, n, user_id, created))
         if has_queue:
-            entries = 1 + (rng.random() < queue_per_user - 1) + (rng.random() < 0.15)
-            for k in range(entries):
-                queue_type = rng.choice(QUEUE_TYPES)
-                queue.append(
-                    {
-                        "id": f"cq_{n:09d}_{k}",
-                        "user_id": user_id,
-                        "queue_type": queue_type,
-                        "priority_score": rng.choice([0, 10, 50, 100, INT_MAX if n == 1 else 5]),
-                        "status": rng.choice(STATUSES),
-                        "assigned_to_agent_id": rng.choice([None, rng.randint(1, 12)]),
-                        "assigned_at": None if rng.random() < 0.5 else created + timedelta(minutes=5),
-                        "queue_reason": None if rng.random() < 0.2 else rng.choice(TEXTS),
-                        "created_at": created + timedelta(milliseconds=k),
-                        "updated_at": created + timedelta(milliseconds=k + 1),
-                        "scheduled_for": created + timedelta(days=2, milliseconds=456)
-                        if queue_type == "callback"
-                        else None,
-                    }
-                )
-        for s in range(rng.randint(0, int(sessions_per_user * 2))):
-            started = created + timedelta(hours=s, milliseconds=rng.randint(0, 999))
-            sessions.append(
-                {
-                    "id": f"cs_{n:09d}_{s}",
-                    "user_id": user_id,
-                    "agent_id": rng.randint(1, 12),
-                    "call_queue_id": None,
-                    "started_at": started,
-                    "ended_at": started + timedelta(minutes=3),
-                    "status": "completed",
-                    "outcome": rng.choice(OUTCOMES),
-                    "duration_seconds": rng.randint(0, 600),
-                }
-            )
+            queue.extend(_queue_rows(rng, n, user_id, created, queue_per_user))
+        sessions.extend(_session_rows(rng, n, user_id, created, sessions_per_user))
         if len(scores) >= chunk or len(queue) >= chunk or len(sessions) >= chunk:
             counts = _flush(engine, tables, scores, queue, sessions, counts)
     return _flush(engine, tables, scores, queue, sessions, counts)
+
+
+def _agents(base: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i,
+            "name": f"Agent {i} {TEXTS[i % len(TEXTS)]}",
+            "email": f"agent{i}@example.com",
+            "is_active": i % 5 != 0,
+            "created_at": base,
+        }
+        for i in range(1, 13)
+    ]
+
+
+def _score_row(rng: random.Random, n: int, user_id: int, created: datetime) -> dict[str, Any]:
+    """User ``n``'s score row; the first three sit at the INTEGER limits and zero."""
+    score = [INT_MAX, INT_MIN, 0][n] if n < 3 else rng.randint(-50, 200)
+    return {
+        "id": f"ucs_{n:09d}",
+        "user_id": user_id,
+        "current_score": score,
+        "total_attempts": rng.randint(0, 30),
+        "last_call_outcome": rng.choice(OUTCOMES),
+        "last_call_at": None if rng.random() < 0.2 else created + timedelta(days=1, milliseconds=123),
+        "created_at": created,
+        "updated_at": created + timedelta(hours=2, milliseconds=7),
+        "referral_code": None if rng.random() < 0.5 else f"RC-{rng.randint(1, 999):03d}\t'x'",
+    }
+
+
+def _queue_rows(
+    rng: random.Random, n: int, user_id: int, created: datetime, queue_per_user: float
+) -> list[dict[str, Any]]:
+    """User ``n``'s queue entries (one to three); callbacks carry a ``scheduled_for``."""
+    rows: list[dict[str, Any]] = []
+    entries = 1 + (rng.random() < queue_per_user - 1) + (rng.random() < 0.15)
+    for k in range(entries):
+        queue_type = rng.choice(QUEUE_TYPES)
+        rows.append(
+            {
+                "id": f"cq_{n:09d}_{k}",
+                "user_id": user_id,
+                "queue_type": queue_type,
+                "priority_score": rng.choice([0, 10, 50, 100, INT_MAX if n == 1 else 5]),
+                "status": rng.choice(STATUSES),
+                "assigned_to_agent_id": rng.choice([None, rng.randint(1, 12)]),
+                "assigned_at": None if rng.random() < 0.5 else created + timedelta(minutes=5),
+                "queue_reason": None if rng.random() < 0.2 else rng.choice(TEXTS),
+                "created_at": created + timedelta(milliseconds=k),
+                "updated_at": created + timedelta(milliseconds=k + 1),
+                "scheduled_for": created + timedelta(days=2, milliseconds=456) if queue_type == "callback" else None,
+            }
+        )
+    return rows
+
+
+def _session_rows(
+    rng: random.Random, n: int, user_id: int, created: datetime, sessions_per_user: float
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for s in range(rng.randint(0, int(sessions_per_user * 2))):
+        started = created + timedelta(hours=s, milliseconds=rng.randint(0, 999))
+        rows.append(
+            {
+                "id": f"cs_{n:09d}_{s}",
+                "user_id": user_id,
+                "agent_id": rng.randint(1, 12),
+                "call_queue_id": None,
+                "started_at": started,
+                "ended_at": started + timedelta(minutes=3),
+                "status": "completed",
+                "outcome": rng.choice(OUTCOMES),
+                "duration_seconds": rng.randint(0, 600),
+            }
+        )
+    return rows
 
 
 def _flush(

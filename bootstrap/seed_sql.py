@@ -20,18 +20,24 @@ bootstrap then takes the Python path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bootstrap.seed_mapping import SCHEDULE_COLUMNS
-from domain.identity import NAMESPACE
+from eventsourcing.utils import get_topic
+from sqlalchemy import TextClause, text
+
+from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
+from bootstrap.sql_text import quote_name, sql_int, sql_string
+from domain.call_queue_entry import CALLBACK_CONVERTS_TO, LEGACY_CALLBACK_ID_PREFIX, SCHEDULE_COLUMNS, CallQueueEntry
+from domain.identity import NAMESPACE, NEW_SCORE_ROW_NAME_PREFIX, QUEUE_ENTRY_NAME_PREFIX, SCORE_NAME_PREFIX
+from domain.user_call_score import CURRENT_QUEUE_TYPE_ORDER, UserCallScore
 from domain.values import EntryStatus, QueueType, row_time
 from infrastructure.projections.column_types import base_type
 
-QUEUE_TOPIC = "domain.call_queue_entry:CallQueueEntry.Seeded"
-SCORE_TOPIC = "domain.user_call_score:UserCallScore.Seeded"
-REGISTERED_TOPIC = "domain.user_call_score:UserCallScore.Registered"
+QUEUE_TOPIC = get_topic(CallQueueEntry.Seeded)
+SCORE_TOPIC = get_topic(UserCallScore.Seeded)
+REGISTERED_TOPIC = get_topic(UserCallScore.Registered)
 
 _INTEGERS = {"tinyint", "smallint", "mediumint", "int", "integer", "bigint", "year"}
 _TEXTS = {"varchar", "char", "character varying", "nvarchar", "nchar", "text", "tinytext", "mediumtext"}
@@ -68,37 +74,64 @@ class LegacyColumn:
         return None
 
 
+def legacy_columns(source: LegacySource) -> dict[str, list[LegacyColumn]]:
+    return {name: [LegacyColumn(c["name"], c["type"]) for c in source.columns(name)] for name in MIGRATED_TABLES}
+
+
 def unsupported(columns: dict[str, Sequence[LegacyColumn]]) -> list[str]:
     """``table.column (type)`` for every column without an exact server expression."""
     return [f"{table}.{c.name} ({c.declared})" for table, cols in columns.items() for c in cols if c.kind is None]
 
 
-def quote_name(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def sql_string(text: str) -> str:
-    """A string literal (our own constants only: topics, type names)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+def is_callback(alias: str) -> str:
+    """True for a legacy ``callback`` entry (exactly that string: bytes, not the _ci collation)."""
+    return f"BINARY {alias}.`queue_type` = {sql_string(QueueType.LEGACY_CALLBACK)}"
 
 
 def converted_type(alias: str) -> str:
-    """The row's queue type after the conversion: exactly 'callback' becomes outstanding_requests."""
-    callback = f"BINARY {alias}.`queue_type` = {sql_string(QueueType.LEGACY_CALLBACK)}"
-    return f"IF({callback}, {sql_string(QueueType.OUTSTANDING_REQUESTS)}, {alias}.`queue_type`)"
+    """The row's queue type after the conversion (``domain.call_queue_entry.converted_queue_type``)."""
+    return f"IF({is_callback(alias)}, {sql_string(CALLBACK_CONVERTS_TO)}, {alias}.`queue_type`)"
+
+
+def callback_id(alias: str) -> str:
+    """A legacy callback entry's callback id (``domain.call_queue_entry.legacy_callback_id``)."""
+    return f"CONCAT({sql_string(LEGACY_CALLBACK_ID_PREFIX)}, {alias}.`id`)"
+
+
+def scheduled_for(alias: str, kinds: Mapping[str, str | None]) -> str:
+    """The first schedule column holding a datetime (``domain.call_queue_entry.scheduled_for``)."""
+    usable = [f"{alias}.{quote_name(n)}" for n in SCHEDULE_COLUMNS if kinds.get(n, None) == "datetime"]
+    if not usable:
+        return "NULL"
+    return usable[0] if len(usable) == 1 else f"COALESCE({', '.join(usable)})"
+
+
+def current_type_order(alias: str) -> str:
+    """``CURRENT_QUEUE_TYPE_ORDER`` as an ORDER BY list: text by its bytes (code point order)."""
+    keys = []
+    for key in CURRENT_QUEUE_TYPE_ORDER:
+        column = f"{alias}.{quote_name(key.column)}"
+        keys.append(
+            (f"CAST({column} AS BINARY)" if key.kind == "text" else column) + (" DESC" if key.descending else "")
+        )
+    return ", ".join(keys)
 
 
 def current_types() -> str:
-    """(user_id, convtrack_type) per user with a pending entry, by the documented rule:
-    highest priority_score, then oldest created_at, then smallest id by code point; the
-    type after the callback conversion (``seed_mapping.current_queue_type``)."""
+    """(user_id, convtrack_type) per user with a pending entry, by the domain's rule
+    (``domain.user_call_score.current_queue_type``): the first pending entry in
+    ``CURRENT_QUEUE_TYPE_ORDER``, its type after the callback conversion."""
     pending = sql_string(EntryStatus.PENDING)
     return (
         f"SELECT c.`user_id`, c.convtrack_type FROM (SELECT q.`user_id`, {converted_type('q')} AS convtrack_type, "
-        "ROW_NUMBER() OVER (PARTITION BY q.`user_id` ORDER BY q.`priority_score` DESC, q.`created_at`, "
-        f"CAST(q.`id` AS BINARY)) AS convtrack_rank FROM `call_queue` q WHERE BINARY q.`status` = {pending}) c "
-        "WHERE c.convtrack_rank = 1"
+        f"ROW_NUMBER() OVER (PARTITION BY q.`user_id` ORDER BY {current_type_order('q')}) AS convtrack_rank "
+        f"FROM `call_queue` q WHERE BINARY q.`status` = {pending}) c WHERE c.convtrack_rank = 1"
     )
+
+
+def uuid5_of(prefix: str, key: str) -> str:
+    """``uuid5_hash`` of one of the domain's names (``domain.identity``): prefix and key."""
+    return uuid5_hash(f"CONCAT({sql_string(prefix)}, {key})")
 
 
 def _typed(name: str, data: str) -> str:
@@ -184,11 +217,8 @@ class SeedSql:
         self.staging_scores = staging_scores
         self.staging_queue = staging_queue
         self.events = events_table
-        queue_names = {c.name for c in self.queue}
-        self.schedule = [
-            c.name for name in SCHEDULE_COLUMNS for c in self.queue if c.name == name and c.kind == "datetime"
-        ]
-        self.has_reason = "queue_reason" in queue_names
+        self.queue_kinds = {c.name: c.kind for c in self.queue}
+        self.has_reason = "queue_reason" in self.queue_kinds
         stamp = bootstrap_time if bootstrap_time.tzinfo else bootstrap_time.replace(tzinfo=UTC)
         self.timestamp = _iso(stamp.astimezone(UTC))  # every seed event's timestamp: the bootstrap time
         self.queue_check = row_time(bootstrap_time)
@@ -196,18 +226,14 @@ class SeedSql:
 
     # ----------------------------------------------------------------- shared parts
 
-    def _is_callback(self, alias: str) -> str:
-        return f"BINARY {alias}.`queue_type` = {sql_string(QueueType.LEGACY_CALLBACK)}"
-
-    @staticmethod
-    def _converted_type(alias: str) -> str:
-        return converted_type(alias)
+    def _state_opening(self, aggregate: type, first_field: str) -> str:
+        """``CONCAT('{"timestamp":<the bootstrap time>,"originator_topic":<topic>,"<first_field>":'``:
+        the library's JSON for a created event, up to its first field's value."""
+        topic = f',"originator_topic":"{get_topic(aggregate)}","{first_field}":'
+        return "CONCAT('{\"timestamp\":', " + sql_string(self.timestamp) + ", " + sql_string(topic) + ", "
 
     def _scheduled(self, alias: str) -> str:
-        if not self.schedule:
-            return "NULL"
-        found = ", ".join(f"{alias}.{quote_name(n)}" for n in self.schedule)
-        return f"COALESCE({found})" if len(self.schedule) > 1 else found
+        return scheduled_for(alias, self.queue_kinds)
 
     def _reason(self, alias: str) -> str:
         return f"{alias}.`queue_reason`" if self.has_reason else "NULL"
@@ -227,27 +253,22 @@ class SeedSql:
         return f"FROM {ORPHANS} o JOIN `call_queue` q ON q.`user_id` = o.`user_id` WHERE o.`user_id` BETWEEN %s AND %s"
 
     @staticmethod
-    def orphan_range(after: int | None, size: int) -> str:
-        """The next ``size`` users with queue rows and no score row: (first, last, count)."""
-        where = "" if after is None else f"WHERE `user_id` > {int(after)} "
-        return (
-            f"SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT `user_id` FROM {ORPHANS} "
-            f"{where}ORDER BY `user_id` LIMIT {int(size)}) r"
-        )
-
-    @staticmethod
-    def scored_range(after: int | None, size: int) -> str:
-        """The next ``size`` users with a score row: (first, last, count)."""
-        where = "" if after is None else f"WHERE `user_id` > {int(after)} "
-        return (
-            "SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT `user_id` FROM `user_call_scores` "
-            f"{where}ORDER BY `user_id` LIMIT {int(size)}) r"
-        )
-
-    @staticmethod
-    def users_in_range(scored: bool) -> str:
+    def next_range(scored: bool, after: int | None, size: int) -> TextClause:
+        """The next ``size`` users with a score row (``scored``), or with queue rows and no
+        score row, after user ``after``: (first, last, count)."""
         table = "`user_call_scores`" if scored else ORPHANS
-        return f"SELECT `user_id` FROM {table} WHERE `user_id` BETWEEN %s AND %s ORDER BY `user_id`"
+        where = "" if after is None else "WHERE `user_id` > :after "
+        statement = text(
+            f"SELECT MIN(`user_id`), MAX(`user_id`), COUNT(*) FROM (SELECT `user_id` FROM {table} "
+            f"{where}ORDER BY `user_id` LIMIT :size) r"
+        )
+        return statement.bindparams(size=size) if after is None else statement.bindparams(after=after, size=size)
+
+    @staticmethod
+    def users_in_range(scored: bool, first: int, last: int) -> TextClause:
+        table = "`user_call_scores`" if scored else ORPHANS
+        statement = text(f"SELECT `user_id` FROM {table} WHERE `user_id` BETWEEN :first AND :last ORDER BY `user_id`")
+        return statement.bindparams(first=first, last=last)
 
     # ----------------------------------------------------------------- call_queue
 
@@ -256,21 +277,19 @@ class SeedSql:
         AUTO_INCREMENT: the caller holds the writer lock, so they are consecutive and
         above every stored id (there may be a gap before them, which readers allow)."""
         state = (
-            "CONCAT('{\"timestamp\":', "
-            + sql_string(self.timestamp)
-            + ', \',"originator_topic":"domain.call_queue_entry:CallQueueEntry","row":\', '
+            self._state_opening(CallQueueEntry, "row")
             + self._row_json(self.queue, "q")
             + ", ',\"queue_type\":', JSON_QUOTE(CONVERT("
-            + self._converted_type("q")
+            + converted_type("q")
             + " USING utf8mb4)), ',\"callback_id\":', IF("
-            + self._is_callback("q")
-            + ", JSON_QUOTE(CONVERT(CONCAT('legacy-callback-', q.`id`) USING utf8mb4)), 'null')"
+            + is_callback("q")
+            + f", JSON_QUOTE(CONVERT({callback_id('q')} USING utf8mb4)), 'null')"
             + ", ',\"callback_scheduled_for\":', IF("
-            + self._is_callback("q")
+            + is_callback("q")
             + ", "
             + json_of(self._scheduled("q"), "datetime")
             + ", 'null'), ',\"callback_reason\":', IF("
-            + self._is_callback("q")
+            + is_callback("q")
             + ", "
             + (json_of(self._reason("q"), "text") if self.has_reason else "'null'")
             + ", 'null'), '}')"
@@ -278,7 +297,7 @@ class SeedSql:
         return (
             f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
             f"SELECT {uuid5_bytes('q.convtrack_h')}, 1, {sql_string(QUEUE_TOPIC)}, {state} "
-            f"FROM (SELECT q.*, {uuid5_hash('CONCAT(' + sql_string('/call_queue/') + ', q.`id`)')} AS convtrack_h "
+            f"FROM (SELECT q.*, {uuid5_of(QUEUE_ENTRY_NAME_PREFIX, 'q.`id`')} AS convtrack_h "
             f"{self._queue_rows(scored)}) q"
         )
 
@@ -287,10 +306,10 @@ class SeedSql:
         legacy = [c.name for c in self.queue if c.name not in {"queue_type"}]
         targets = [*legacy, "queue_type", "callback_id", "callback_scheduled_for", "callback_reason"]
         values = [f"q.{quote_name(n)}" for n in legacy] + [
-            self._converted_type("q"),
-            f"IF({self._is_callback('q')}, CONCAT('legacy-callback-', q.`id`), NULL)",
-            f"IF({self._is_callback('q')}, {self._scheduled('q')}, NULL)",
-            f"IF({self._is_callback('q')}, {self._reason('q')}, NULL)",
+            converted_type("q"),
+            f"IF({is_callback('q')}, {callback_id('q')}, NULL)",
+            f"IF({is_callback('q')}, {self._scheduled('q')}, NULL)",
+            f"IF({is_callback('q')}, {self._reason('q')}, NULL)",
         ]
         return (
             f"INSERT INTO {self.staging_queue} ({', '.join(map(quote_name, targets))}) "
@@ -335,9 +354,7 @@ class SeedSql:
         reset = json_of("s.`created_at`", str(created.kind)) if created else "'null'"
         agents = "IFNULL(ag.convtrack_agents, '[]')"
         state = (
-            "CONCAT('{\"timestamp\":', "
-            + sql_string(self.timestamp)
-            + ', \',"originator_topic":"domain.user_call_score:UserCallScore","row":\', '
+            self._state_opening(UserCallScore, "row")
             + self._row_json(self.scores, "s")
             + ', \',"is_active":true,"current_queue_type":\', '
             + json_of("cq.convtrack_type", "text")
@@ -349,7 +366,7 @@ class SeedSql:
             + agents
             + ", ',\"queue_entry_ids\":', IFNULL(qi.convtrack_ids, '[]'), '}')"
         )
-        hashed = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/user_id/") + ", s.`user_id`)")
+        hashed = uuid5_of(SCORE_NAME_PREFIX, "s.`user_id`")
         return (
             f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
             f"SELECT {uuid5_bytes('s.convtrack_h')}, 1, {sql_string(SCORE_TOPIC)}, {state} "
@@ -363,9 +380,7 @@ class SeedSql:
         domain's ``register_orphan``): no row of their own until their first call."""
         row_id = "LOWER(HEX(" + uuid5_bytes("o.convtrack_h") + "))"
         state = (
-            "CONCAT('{\"timestamp\":', "
-            + sql_string(self.timestamp)
-            + ', \',"originator_topic":"domain.user_call_score:UserCallScore","user_id":\', '
+            self._state_opening(UserCallScore, "user_id")
             + 'CAST(o.`user_id` AS CHAR), \',"row_id":"\', '
             + row_id
             + ', \'","current_queue_type":\', '
@@ -373,8 +388,8 @@ class SeedSql:
             + ", ',\"contributing_agents\":', IFNULL(ag.convtrack_agents, '[]'), "
             + "',\"queue_entry_ids\":', IFNULL(qi.convtrack_ids, '[]'), '}')"
         )
-        identity = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/user_id/") + ", u.`user_id`)")
-        row_hash = uuid5_hash("CONCAT(" + sql_string("/user_call_scores/new/") + ", u.`user_id`)")
+        identity = uuid5_of(SCORE_NAME_PREFIX, "u.`user_id`")
+        row_hash = uuid5_of(NEW_SCORE_ROW_NAME_PREFIX, "u.`user_id`")
         orphans = f"SELECT `user_id` FROM {ORPHANS} WHERE `user_id` BETWEEN %s AND %s"
         return (
             f"INSERT INTO {self.events} (originator_id, originator_version, topic, state) "
@@ -403,4 +418,4 @@ class SeedSql:
     def bind(statement: str, first: int, last: int) -> str:
         """The statement for users ``first`` to ``last`` (integers, inlined: the statements
         hold ``%`` in DATE_FORMAT and run without driver parameters)."""
-        return statement.replace("BETWEEN %s AND %s", f"BETWEEN {int(first)} AND {int(last)}")
+        return statement.replace("BETWEEN %s AND %s", f"BETWEEN {sql_int(first)} AND {sql_int(last)}")

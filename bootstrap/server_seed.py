@@ -25,25 +25,22 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
-from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
-from bootstrap.seed_sql import LegacyColumn, SeedSql, unsupported
+from bootstrap.legacy_source import LegacySource, refuse_if_legacy_changed
+from bootstrap.seed_sql import SeedSql, legacy_columns
+from bootstrap.seeders import Progress
 from domain.bootstrap_run import BootstrapRun
-from domain.errors import OperationRefused
-from domain.identity import score_id
+from domain.user_call_score import UserCallScore
 from infrastructure.application import ConversionTracker
-from infrastructure.database import is_sqlite
 from infrastructure.event_store.command_sql import driver_cursor
 from infrastructure.projections import tracking
+from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tables import ProjectionTables
 
-Progress = Callable[[int, int], None]
 STAGING = "staging"
 
 
@@ -66,32 +63,9 @@ class Phase:
     staging: tuple[str, ...]
 
 
-def server_path_refusal(tracker: ConversionTracker, source: LegacySource) -> str | None:
-    """Why the server path cannot run here (None: it can)."""
-    engine = tracker.sql_recorder.engine
-    if is_sqlite(engine) or is_sqlite(source.engine):
-        return "SQLite"
-    if not same_database(engine, source.engine):
-        return "legacy tables in another database"
-    missing = unsupported(legacy_columns(source))
-    if missing:
-        return f"column types without an exact server expression: {', '.join(missing)}"
-    return None
-
-
-def same_database(a: Engine, b: Engine) -> bool:
-    def where(engine: Engine) -> tuple[Any, ...]:
-        url = engine.url
-        return (url.host or "localhost", url.port or 3306, url.database, url.query.get("unix_socket"))
-
-    return where(a) == where(b)
-
-
-def legacy_columns(source: LegacySource) -> dict[str, list[LegacyColumn]]:
-    return {name: [LegacyColumn(c["name"], c["type"]) for c in source.columns(name)] for name in MIGRATED_TABLES}
-
-
 class ServerSeeder:
+    """The server path (a ``seeders.Seeder``)."""
+
     def __init__(
         self,
         tracker: ConversionTracker,
@@ -102,6 +76,10 @@ class ServerSeeder:
         batch_size: int,
     ) -> None:
         assert run.bootstrap_time is not None
+        self.tracker = tracker
+        self.source = source
+        self.run = run
+        self.staging = staging
         self.recorder = tracker.sql_recorder
         self.engine = self.recorder.engine
         self.batch_size = batch_size
@@ -128,9 +106,10 @@ class ServerSeeder:
 
     # ----------------------------------------------------------------- the loop
 
-    def run(self, counts: dict[str, int], progress: Progress | None, total: int) -> int:
+    def seed(self, counts: dict[str, int], progress: Progress | None, total: int) -> int:
         """Seed every legacy row: the users with a score row, then the users known only
         from queue rows. Return how many legacy rows were seeded (for progress)."""
+        ProjectionRunner(self.tracker, self.staging, STAGING).run_once()  # the run's own events first
         done = 0
         self._build_user_tables()
         with self.engine.connect() as conn:
@@ -177,9 +156,13 @@ class ServerSeeder:
             for done in [pool.submit(build, group) for group in self.sql.user_tables(self.with_sessions)]:
                 done.result()
 
+    def confirm_legacy_unchanged(self) -> None:
+        """Each statement read the legacy rows in its own consistent read: equal checksums
+        at the start and the end prove they all saw the same rows."""
+        refuse_if_legacy_changed(self.run, self.source)
+
     def _next_range(self, conn: Connection, phase: Phase, after: int | None) -> tuple[int, int, int] | None:
-        query = self.sql.scored_range if phase.scored else self.sql.orphan_range
-        row = conn.exec_driver_sql(query(after, self.batch_size)).one()
+        row = conn.execute(self.sql.next_range(phase.scored, after, self.batch_size)).one()
         conn.rollback()
         if row[0] is None:
             return None
@@ -193,8 +176,7 @@ class ServerSeeder:
                 return first
             if self._seeded(conn, last):
                 return None
-            listed = self.sql.bind(self.sql.users_in_range(phase.scored), first, last)
-            users = [int(u) for u in conn.exec_driver_sql(listed).scalars()]
+            users = [int(u) for u in conn.execute(self.sql.users_in_range(phase.scored, first, last)).scalars()]
             low, high = 0, len(users) - 1  # users[low] is seeded, users[high] is not
             while high - low > 1:
                 middle = (low + high) // 2
@@ -207,10 +189,8 @@ class ServerSeeder:
             conn.rollback()
 
     def _seeded(self, conn: Connection, user_id: int) -> bool:
-        found = conn.exec_driver_sql(
-            f"SELECT 1 FROM {self.sql.events} WHERE originator_id = %s AND originator_version = 1",
-            (score_id(user_id).bytes,),
-        ).first()
+        statement = text(f"SELECT 1 FROM {self.sql.events} WHERE originator_id = :id AND originator_version = 1")
+        found = conn.execute(statement.bindparams(id=UserCallScore.create_id(user_id).bytes)).first()
         return found is not None
 
     # ----------------------------------------------------------------- one range
@@ -294,12 +274,3 @@ class _Stager:
                     cursor.execute(self.sql.bind(statement, first, last))
             tracking.advance(conn, STAGING, result.before, result.after)
         self.counts["events projected by the server"] += result.written
-
-
-def check_legacy_unchanged(source: LegacySource, run: BootstrapRun) -> None:
-    changed = [name for name in MIGRATED_TABLES if source.checksum(name) != run.legacy_checksums.get(name)]
-    if changed:
-        raise OperationRefused(
-            f"the legacy tables changed while the bootstrap read them ({', '.join(changed)}: checksum differs "
-            "from the start); the bootstrap is not complete. Stop the app's writes and see docs/runbook.md"
-        )

@@ -12,15 +12,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from eventsourcing.utils import get_topic
 from sqlalchemy import BINARY, Connection, Engine, Table, cast, func, inspect, select
 
 from bootstrap.bootstrapper import load_run
 from bootstrap.legacy_source import LegacySource
-from bootstrap.seed_mapping import converted_queue_type, current_queue_type, scheduled_for
-from bootstrap.server_seed import same_database
+from bootstrap.seeders import choose_seeder
+from bootstrap.sql_text import qualified_name, quote_name
 from bootstrap.verify_sql import ServerComparison, rows_by_id
-from domain.call_queue_entry import legacy_callback_id
+from domain.call_queue_entry import (
+    CallQueueEntry,
+    converted_queue_type,
+    is_legacy_callback,
+    legacy_callback_id,
+    scheduled_for,
+)
 from domain.errors import OperationRefused
+from domain.user_call_score import UserCallScore, current_queue_type
 from domain.values import QueueType
 from infrastructure.application import ConversionTracker
 from infrastructure.database import is_sqlite
@@ -123,7 +131,7 @@ def _reconcile(
                 f"legacy {counts[name]}, projected {projected[name]}",
             )
         sides = _Sides(source, tables, bootstrap_time, legacy, ours)
-        if server_verify_applies(tracker, source):
+        if choose_seeder(engine, source).in_server:  # compared where the bootstrap seeded
             _compare_in_server(report, sides, progress)
         else:
             _compare_in_python(report, sides, batch_size, progress, total=sum(counts.values()))
@@ -131,11 +139,6 @@ def _reconcile(
     _no_callbacks_and_fks(report, engine, tables)
     _seed_event_checks(report, seed_events.result(), counts)
     _sampled_seed_events(report, tracker, tables)
-
-
-def server_verify_applies(tracker: ConversionTracker, source: LegacySource) -> bool:
-    engine = tracker.sql_recorder.engine
-    return not is_sqlite(engine) and not is_sqlite(source.engine) and same_database(engine, source.engine)
 
 
 @dataclass
@@ -274,7 +277,7 @@ def _compare_entry(report: VerifyReport, row: dict[str, Any], mine: dict[str, An
         report.mismatch("call_queue", row["id"], "<row>", "present", "missing")
         return
     _compare_columns(report, "call_queue", row, mine, skip={"queue_type"})
-    is_callback = row["queue_type"] == QueueType.LEGACY_CALLBACK
+    is_callback = is_legacy_callback(row["queue_type"])
     expected = {
         "queue_type": converted_queue_type(row["queue_type"]),
         "callback_id": legacy_callback_id(str(row["id"])) if is_callback else None,
@@ -312,9 +315,11 @@ def _no_callbacks_and_fks(report: VerifyReport, engine: Engine, tables: Projecti
                 (tables.queue, "assigned_to_agent_id"),
                 (tables.conversions, "primary_agent_id"),
             ):
+                name = qualified_name(tables.names.schema or None, table.name, engine.dialect)
+                ref = f"t.{quote_name(column, engine.dialect)}"
                 dangling = conn.exec_driver_sql(
-                    f"SELECT COUNT(*) FROM {_qualified(engine, tables, table)} t LEFT JOIN agents a "
-                    f"ON a.id = t.{column} WHERE t.{column} IS NOT NULL AND a.id IS NULL"
+                    f"SELECT COUNT(*) FROM {name} t LEFT JOIN agents a "
+                    f"ON a.id = {ref} WHERE {ref} IS NOT NULL AND a.id IS NULL"
                 ).scalar()
                 report.check(f"{table.name}.{column} resolves to agents", dangling == 0, f"{dangling} dangling")
         else:
@@ -329,15 +334,9 @@ def _exactly(engine: Engine, column: Any, value: str) -> Any:
     return cast(column, BINARY()) == value.encode()
 
 
-def _qualified(engine: Engine, tables: ProjectionTables, table: Table) -> str:
-    if tables.names.schema:
-        return f"`{tables.names.schema}`.`{table.name}`"
-    return f'"{table.name}"' if engine.dialect.name == "sqlite" else f"`{table.name}`"
-
-
 SEED_TOPICS = {
-    "user_call_scores": "domain.user_call_score:UserCallScore.Seeded",
-    "call_queue": "domain.call_queue_entry:CallQueueEntry.Seeded",
+    "user_call_scores": get_topic(UserCallScore.Seeded),
+    "call_queue": get_topic(CallQueueEntry.Seeded),
 }
 
 

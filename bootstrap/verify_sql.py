@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from bootstrap.legacy_source import LegacySource
-from bootstrap.seed_mapping import SCHEDULE_COLUMNS
-from bootstrap.seed_sql import LegacyColumn, converted_type, current_types, quote_name, sql_string
-from domain.values import QueueType, row_time
+from bootstrap.seed_sql import LegacyColumn, callback_id, converted_type, current_types, is_callback, scheduled_for
+from bootstrap.sql_text import quote_name, sql_string
+from domain.values import row_time
 from infrastructure.projections.tables import ProjectionTables
 
 MAX_DETAILED = 200
-CALLBACK = sql_string(QueueType.LEGACY_CALLBACK)
 
 
 def _same(left: str, right: str, kind: str | None = "text") -> str:
@@ -77,34 +76,25 @@ class ServerComparison:
         kinds = self._kinds("call_queue")
         legacy = list(kinds)
         checks = _column_checks(kinds, skip={"queue_type"})
-        is_callback = f"BINARY l.`queue_type` = {CALLBACK}"
-        scheduled = [n for n in SCHEDULE_COLUMNS if n in legacy]
-        schedule = self._scheduled(scheduled, kinds)
+        callback = is_callback("l")
+        schedule = scheduled_for("l", kinds)
         reason = "l.`queue_reason`" if "queue_reason" in legacy else "NULL"
         checks["queue_type"] = _same("s.`queue_type`", converted_type("l"))
-        checks["callback_id"] = _same("s.`callback_id`", f"IF({is_callback}, CONCAT('legacy-callback-', l.`id`), NULL)")
-        checks["callback_reason"] = _same("s.`callback_reason`", f"IF({is_callback}, {reason}, NULL)")
+        checks["callback_id"] = _same("s.`callback_id`", f"IF({callback}, {callback_id('l')}, NULL)")
+        checks["callback_reason"] = _same("s.`callback_reason`", f"IF({callback}, {reason}, NULL)")
         checks["callback_scheduled_for"] = _same(
-            "s.`callback_scheduled_for`", f"IF({is_callback}, {schedule}, NULL)", "datetime"
+            "s.`callback_scheduled_for`", f"IF({callback}, {schedule}, NULL)", "datetime"
         )
         return checks
 
     def _kinds(self, table: str) -> dict[str, str | None]:
         return {c["name"]: LegacyColumn(c["name"], c["type"]).kind for c in self.source.columns(table)}
 
-    @staticmethod
-    def _scheduled(names: list[str], kinds: dict[str, str | None]) -> str:
-        """The first schedule column holding a datetime (as ``seed_mapping.scheduled_for``)."""
-        usable = [f"l.{quote_name(n)}" for n in names if kinds[n] == "datetime"]
-        if not usable:
-            return "NULL"
-        return usable[0] if len(usable) == 1 else f"COALESCE({', '.join(usable)})"
-
     # ----------------------------------------------------------------- the passes
 
     def _from(self, logical: str) -> str:
         staging = self.tables.names.qualified(logical)
-        joined = f"FROM `{logical}` l LEFT JOIN {staging} s ON s.`id` = l.`id` "
+        joined = f"FROM {quote_name(logical)} l LEFT JOIN {staging} s ON s.`id` = l.`id` "
         if logical == "user_call_scores":
             joined += f"LEFT JOIN ({current_types()}) e ON e.`user_id` = l.`user_id` "
         return joined

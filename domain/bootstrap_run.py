@@ -7,19 +7,23 @@ Completed makes a second bootstrap refuse; CutOver and RolledBack record the swa
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import OperationRefused
-from domain.identity import NAMESPACE
+from domain.identity import bootstrap_run_id
 
-BOOTSTRAP_RUN_ID = uuid.uuid5(NAMESPACE, "/bootstrap_run")
+BOOTSTRAP_RUN_ID = bootstrap_run_id()
 
 
 class BootstrapRun(Aggregate):
+    @staticmethod
+    def create_id() -> UUID:
+        return bootstrap_run_id()
+
     def __init__(self) -> None:
         self.bootstrap_time: datetime | None = None
         self.legacy_checksums: dict[str, str] = {}
@@ -91,7 +95,7 @@ class BootstrapRun(Aggregate):
     ) -> BootstrapRun:
         return cls._create(
             cls.Started,
-            id=BOOTSTRAP_RUN_ID,
+            id=cls.create_id(),
             bootstrap_time=bootstrap_time,
             legacy_checksums=legacy_checksums,
             legacy_counts=legacy_counts,

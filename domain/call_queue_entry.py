@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -21,14 +22,43 @@ from domain.values import (
     row_time,
 )
 
+LEGACY_CALLBACK_ID_PREFIX = "legacy-callback-"
+"""A former ``callback`` entry's callback id: this prefix and the entry's row id."""
+CALLBACK_CONVERTS_TO = QueueType.OUTSTANDING_REQUESTS
+"""The queue type a legacy ``callback`` entry (exactly that string) becomes; every other type stays."""
+SCHEDULE_COLUMNS = ("callback_scheduled_for", "scheduled_for", "callback_at")
+"""Legacy columns that may hold a callback's time, in order of preference (the first holding a datetime)."""
+
 
 def legacy_callback_id(row_id: str) -> str:
     """The callback id a former ``callback`` entry gets: deterministic, so a re-run
     of the bootstrap gives the same value."""
-    return f"legacy-callback-{row_id}"
+    return f"{LEGACY_CALLBACK_ID_PREFIX}{row_id}"
+
+
+def is_legacy_callback(queue_type: object) -> bool:
+    return queue_type == QueueType.LEGACY_CALLBACK
+
+
+def converted_queue_type(queue_type: str) -> str:
+    """A legacy entry's queue type after the callback conversion."""
+    return CALLBACK_CONVERTS_TO if is_legacy_callback(queue_type) else queue_type
+
+
+def scheduled_for(row: dict[str, Any]) -> datetime | None:
+    """A legacy callback's time: the first schedule column holding a datetime."""
+    for column in SCHEDULE_COLUMNS:
+        value = row.get(column)
+        if isinstance(value, datetime):
+            return value
+    return None
 
 
 class CallQueueEntry(Aggregate):
+    @staticmethod
+    def create_id(row_id: str) -> UUID:
+        return queue_entry_id(row_id)
+
     def __init__(self) -> None:
         self.row: dict[str, Any] = {}
 
@@ -150,12 +180,12 @@ class CallQueueEntry(Aggregate):
         ``outstanding_requests`` entry with callback_id and callback_reason set (the
         legacy queue_reason), so it stays distinguishable and can be restored."""
         row_id = str(row["id"])
-        is_callback = row["queue_type"] == QueueType.LEGACY_CALLBACK
+        is_callback = is_legacy_callback(row["queue_type"])
         return cls._create(
             cls.Seeded,
-            id=queue_entry_id(row_id),
+            id=cls.create_id(row_id),
             row=row,
-            queue_type=QueueType.OUTSTANDING_REQUESTS if is_callback else row["queue_type"],
+            queue_type=converted_queue_type(row["queue_type"]),
             callback_id=legacy_callback_id(row_id) if is_callback else None,
             callback_scheduled_for=callback_scheduled_for if is_callback else None,
             callback_reason=row.get("queue_reason") if is_callback else None,
@@ -179,7 +209,7 @@ class CallQueueEntry(Aggregate):
         check_text("reason", reason)
         return cls._create(
             cls.Enqueued,
-            id=queue_entry_id(row_id),
+            id=cls.create_id(row_id),
             row_id=row_id,
             user_id=user_id,
             queue_type=queue_type,

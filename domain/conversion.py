@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -25,6 +26,10 @@ from domain.values import (
 
 
 class Conversion(Aggregate):
+    @staticmethod
+    def create_id(row_id: str) -> UUID:
+        return conversion_id(row_id)
+
     def __init__(self) -> None:
         self.row: dict[str, Any] = {}
         self.reversed = False
@@ -100,7 +105,7 @@ class Conversion(Aggregate):
             "claim_value": check_money("claim_value", claim_value),
             "estimated_commission": check_money("estimated_commission", estimated_commission),
         }
-        return cls._create(cls.Recorded, id=conversion_id(row_id), row=row)
+        return cls._create(cls.Recorded, id=cls.create_id(row_id), row=row)
 
     @property
     def row_id(self) -> str:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.call_queue_entry import converted_queue_type
 from domain.errors import AlreadyConverted, InvalidValue, UserInactive
 from domain.identity import score_id
 from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     INT_MAX,
+    EntryStatus,
     ScoringRule,
     check_datetime,
     check_int,
@@ -23,6 +28,58 @@ from domain.values import (
 )
 
 
+@dataclass(frozen=True)
+class OrderKey:
+    """One key of an ordering of legacy rows: ``kind`` says how values compare (``text``
+    by code point, as the bytes of UTF-8 compare; never by a collation)."""
+
+    column: str
+    kind: Literal["int", "datetime", "text"]
+    descending: bool = False
+
+    def value(self, row: dict[str, Any]) -> Any:
+        value = row[self.column]
+        return int(value) if self.kind == "int" else str(value) if self.kind == "text" else value
+
+
+CURRENT_QUEUE_TYPE_ORDER = (
+    OrderKey("priority_score", "int", descending=True),
+    OrderKey("created_at", "datetime"),
+    OrderKey("id", "text"),
+)
+"""Which of a user's pending entries gives the user's current queue type: the first in this
+order (highest priority_score, then oldest created_at, then smallest id by code point)."""
+
+
+def current_queue_type(entries: Iterable[dict[str, Any]]) -> str | None:
+    """The user's queue type from their legacy entries: the first pending entry in
+    ``CURRENT_QUEUE_TYPE_ORDER``, its type after the callback conversion."""
+    pending = [e for e in entries if e["status"] == EntryStatus.PENDING]
+    if not pending:
+        return None
+    for key in reversed(CURRENT_QUEUE_TYPE_ORDER):  # stable sorts, least significant key first
+        pending.sort(key=key.value, reverse=key.descending)
+    return converted_queue_type(str(pending[0]["queue_type"]))
+
+
+def new_score_row(user_id: int, row_id: str, current_queue_type: str | None, at: datetime) -> dict[str, Any]:
+    """The row of a user the tracker registers without a legacy score row."""
+    return {
+        "id": row_id,
+        "user_id": user_id,
+        "current_score": 0,
+        "total_attempts": 0,
+        "last_call_outcome": None,
+        "last_call_at": None,
+        "created_at": at,
+        "updated_at": at,
+        "is_active": True,
+        "current_queue_type": current_queue_type,
+        "last_reset_date": at,
+        "last_queue_check": None,
+    }
+
+
 class UserCallScore(Aggregate):
     """A user's call score.
 
@@ -32,6 +89,10 @@ class UserCallScore(Aggregate):
     their first recorded call attempt.
     """
 
+    @staticmethod
+    def create_id(user_id: int) -> UUID:
+        return score_id(user_id)
+
     def __init__(self) -> None:
         self.row: dict[str, Any] = {}
         self.has_row = False
@@ -40,8 +101,6 @@ class UserCallScore(Aggregate):
         self.active_conversion_id: str | None = None
 
     RowEvent = RowUpdateEvent
-
-    # ------------------------------------------------------------------ events
 
     class Seeded(Aggregate.Created):
         """Created from one legacy ``user_call_scores`` row, at bootstrap. ``row`` holds
@@ -69,11 +128,7 @@ class UserCallScore(Aggregate):
             return RowChange.insert(self.full_row())
 
         def apply(self, aggregate: UserCallScore) -> None:
-            aggregate.row = self.full_row()
-            aggregate.has_row = True
-            aggregate.contributing_agents = list(self.contributing_agents)
-            aggregate.queue_entry_ids = list(self.queue_entry_ids)
-            aggregate.active_conversion_id = None
+            _begin(aggregate, self.full_row(), True, self.contributing_agents, self.queue_entry_ids)
 
     class Registered(Aggregate.Created):
         """A user known from queue entries or call sessions, with no score row yet."""
@@ -88,25 +143,8 @@ class UserCallScore(Aggregate):
             return RowChange.nothing(self.row_id)
 
         def apply(self, aggregate: UserCallScore) -> None:
-            at = row_time(self.timestamp)
-            aggregate.row = {
-                "id": self.row_id,
-                "user_id": self.user_id,
-                "current_score": 0,
-                "total_attempts": 0,
-                "last_call_outcome": None,
-                "last_call_at": None,
-                "created_at": at,
-                "updated_at": at,
-                "is_active": True,
-                "current_queue_type": self.current_queue_type,
-                "last_reset_date": at,
-                "last_queue_check": None,
-            }
-            aggregate.has_row = False
-            aggregate.contributing_agents = list(self.contributing_agents)
-            aggregate.queue_entry_ids = list(self.queue_entry_ids)
-            aggregate.active_conversion_id = None
+            row = new_score_row(self.user_id, self.row_id, self.current_queue_type, row_time(self.timestamp))
+            _begin(aggregate, row, False, self.contributing_agents, self.queue_entry_ids)
 
     class CallAttemptRecorded(RowEvent):
         """``score_delta`` is what the scoring rule gave; ``current_score`` and
@@ -156,6 +194,9 @@ class UserCallScore(Aggregate):
             at = row_time(self.timestamp)
             return {"current_score": 0, "last_reset_date": at, "updated_at": at}
 
+    # QueueTypeChanged and QueueChecked: nothing triggers them any more, but events of
+    # these types may already be stored, so the classes stay to decode and project them.
+
     class QueueTypeChanged(RowEvent):
         queue_type: str | None
 
@@ -175,10 +216,7 @@ class UserCallScore(Aggregate):
         current_queue_type: str | None
 
         def patch(self) -> dict[str, Any]:
-            return {
-                "current_queue_type": self.current_queue_type,
-                "updated_at": row_time(self.timestamp),
-            }
+            return {"current_queue_type": self.current_queue_type, "updated_at": row_time(self.timestamp)}
 
         def apply(self, aggregate: UserCallScore) -> None:
             super().apply(aggregate)
@@ -213,8 +251,6 @@ class UserCallScore(Aggregate):
             super().apply(aggregate)
             aggregate.active_conversion_id = None
 
-    # --------------------------------------------------------------- creation
-
     @classmethod
     def seed(
         cls,
@@ -231,7 +267,7 @@ class UserCallScore(Aggregate):
         user_id = check_user_id(row["user_id"])
         return cls._create(
             cls.Seeded,
-            id=score_id(user_id),
+            id=cls.create_id(user_id),
             row=row,
             is_active=True,
             current_queue_type=current_queue_type,
@@ -255,15 +291,13 @@ class UserCallScore(Aggregate):
         check_varchar("id", row_id)
         return cls._create(
             cls.Registered,
-            id=score_id(user_id),
+            id=cls.create_id(user_id),
             user_id=user_id,
             row_id=row_id,
             current_queue_type=current_queue_type,
             contributing_agents=list(contributing_agents or []),
             queue_entry_ids=list(queue_entry_ids or []),
         )
-
-    # --------------------------------------------------------------- queries
 
     @property
     def row_id(self) -> str:
@@ -293,8 +327,6 @@ class UserCallScore(Aggregate):
     def last_call_at(self) -> datetime | None:
         return self.row["last_call_at"]
 
-    # --------------------------------------------------------------- commands
-
     def _trigger(self, event_class: type[RowEvent], **kwargs: Any) -> None:
         self.trigger_event(event_class, row_id=self.row_id, **kwargs)
 
@@ -317,31 +349,18 @@ class UserCallScore(Aggregate):
         check_int("delta", delta)
         check_text("reason", reason)
         self._trigger(
-            self.ScoreAdjusted,
-            delta=delta,
-            reason=reason,
-            current_score=clamp_score(self.current_score + delta),
+            self.ScoreAdjusted, delta=delta, reason=reason, current_score=clamp_score(self.current_score + delta)
         )
 
     def reset_score(self, reason: str | None = None) -> None:
         check_text("reason", reason)
         self._trigger(self.ScoreReset, reason=reason)
 
-    def change_queue_type(self, queue_type: str | None) -> None:
-        if queue_type is not None:
-            check_varchar("queue_type", queue_type)
-        self._trigger(self.QueueTypeChanged, queue_type=queue_type)
-
-    def mark_queue_checked(self) -> None:
-        self._trigger(self.QueueChecked)
-
     def link_queue_entry(self, entry_row_id: str, queue_type: str) -> None:
         if entry_row_id in self.queue_entry_ids:
             raise InvalidValue("entry_id", f"entry {entry_row_id} is already linked")
         self._trigger(
-            self.QueueEntryLinked,
-            entry_row_id=entry_row_id,
-            current_queue_type=self.current_queue_type or queue_type,
+            self.QueueEntryLinked, entry_row_id=entry_row_id, current_queue_type=self.current_queue_type or queue_type
         )
 
     def deactivate_for_conversion(self, conversion_row_id: str) -> None:
@@ -356,3 +375,12 @@ class UserCallScore(Aggregate):
         if self.active_conversion_id != conversion_row_id:
             raise UserInactive(f"user {self.user_id} is not deactivated by conversion {conversion_row_id}")
         self._trigger(self.Reactivated, conversion_row_id=conversion_row_id, reason=reason)
+
+
+def _begin(aggregate: UserCallScore, row: dict[str, Any], has_row: bool, agents: list[int], entries: list[str]) -> None:
+    """A score's state when it is created (seeded from a legacy row, or registered)."""
+    aggregate.row = row
+    aggregate.has_row = has_row
+    aggregate.contributing_agents = list(agents)
+    aggregate.queue_entry_ids = list(entries)
+    aggregate.active_conversion_id = None

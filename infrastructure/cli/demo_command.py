@@ -75,7 +75,6 @@ def _assess_and_bootstrap(console: Console, tracker: ConversionTracker, source: 
     console.print(Rule("3. bootstrap: one seed event per legacy row, then the staging tables"))
     bootstrapper = Bootstrapper(tracker, source)
     report = bootstrapper.run()
-    bootstrapper.project_staging()
     console.print({k: v for k, v in report.counts.items()})
 
 

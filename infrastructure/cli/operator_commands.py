@@ -4,6 +4,7 @@ and sample-data (a realistic legacy database for rehearsals)."""
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import typer
@@ -86,11 +87,7 @@ def bootstrap_command(
     settings = Settings()
     tracker = open_tracker(settings)
     bootstrapper = Bootstrapper(tracker, LegacySource(settings.effective_legacy_url), batch_size=batch_size)
-    with progress_bar("seeding events" if not dry_run else "dry run", console=err, unit="rows") as update:
-        report = bootstrapper.run(dry_run=dry_run, progress=update)
-    if not dry_run:
-        with progress_bar("projecting staging tables", console=err) as update:
-            bootstrapper.project_staging(progress=update)
+    report = bootstrapper.run(dry_run=dry_run, progress_bars=partial(progress_bar, console=err))
     table = Table(title="Bootstrap" + (" (dry run: nothing written)" if dry_run else ""))
     table.add_column("what")
     table.add_column("count", justify="right")

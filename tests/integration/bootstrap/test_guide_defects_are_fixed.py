@@ -71,7 +71,6 @@ def migrated(mariadb_server: MariaDBServer) -> Iterator[Migrated]:
     source = LegacySource(url)
     bootstrapper = Bootstrapper(tracker, source)
     bootstrapper.run()
-    bootstrapper.project_staging()
     cutover(tracker, source)
     yield Migrated(mariadb_server, guide, ours)
     for name in (guide, ours):

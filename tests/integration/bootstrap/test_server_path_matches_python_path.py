@@ -4,19 +4,24 @@ with every kind of awkward value and extra columns of every supported type."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
 from eventsourcing.persistence import DatetimeAsISO, DecimalAsStr, JSONTranscoder, UUIDAsHex
+from eventsourcing.utils import get_topic
 from sqlalchemy import text
 
 from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.legacy_source import LegacySource
 from bootstrap.sample_data import generate
-from bootstrap.server_seed import server_path_refusal
+from bootstrap.seeders import choose_seeder
 from bootstrap.verify import verify
+from domain.bootstrap_run import BootstrapRun
+from domain.call_queue_entry import CallQueueEntry
 from domain.errors import OperationRefused
+from domain.user_call_score import UserCallScore
 from infrastructure.application import ConversionTracker
 from infrastructure.database import make_engine
 from infrastructure.event_store.transcodings import register_extra_transcodings
@@ -25,11 +30,7 @@ from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.support.mariadb_server import MariaDBServer
 
-SEED_TOPICS = (
-    "domain.user_call_score:UserCallScore.Seeded",
-    "domain.user_call_score:UserCallScore.Registered",
-    "domain.call_queue_entry:CallQueueEntry.Seeded",
-)
+SEED_TOPICS = tuple(map(get_topic, (UserCallScore.Seeded, UserCallScore.Registered, CallQueueEntry.Seeded)))
 AWKWARD = [
     "",
     " ",
@@ -166,7 +167,6 @@ def bootstrapped(url: str, *, in_server: bool) -> tuple[ConversionTracker, str]:
     tracker = open_tracker(Settings(database_url=url))
     bootstrapper = Bootstrapper(tracker, LegacySource(url), batch_size=37, in_server=in_server)
     report = bootstrapper.run()
-    bootstrapper.project_staging()
     return tracker, report.path
 
 
@@ -215,10 +215,10 @@ def test_a_column_type_without_a_server_expression_takes_the_python_path(mariadb
         cursor.execute(f"UPDATE `{database}`.user_call_scores SET ratio = 0.1 + 0.2")
     tracker = open_tracker(Settings(database_url=url))
     source = LegacySource(url)
-    assert "user_call_scores.ratio (double)" in str(server_path_refusal(tracker, source))
+    choice = choose_seeder(tracker.sql_recorder.engine, source)
+    assert not choice.in_server and "user_call_scores.ratio (double)" in choice.reason
     bootstrapper = Bootstrapper(tracker, source)
     assert bootstrapper.run().path.startswith("Python path (column types without an exact server expression")
-    bootstrapper.project_staging()
     assert verify(tracker, source).ok
 
 
@@ -236,10 +236,13 @@ def test_a_bootstrap_whose_legacy_tables_change_while_it_reads_them_does_not_com
             conn.commit()
 
     with pytest.raises(OperationRefused, match="changed while the bootstrap read them"):
-        Bootstrapper(tracker, LegacySource(url), batch_size=50).run(progress=app_writes)
+        Bootstrapper(tracker, LegacySource(url), batch_size=50).run(
+            progress_bars=lambda _, unit: nullcontext(app_writes)
+        )
     with tracker.sql_recorder.engine.connect() as conn:
         completed = conn.execute(
-            text("SELECT COUNT(*) FROM stored_events WHERE topic = 'domain.bootstrap_run:BootstrapRun.Completed'")
+            text("SELECT COUNT(*) FROM stored_events WHERE topic = :topic"),
+            {"topic": get_topic(BootstrapRun.Completed)},
         ).scalar()
     assert completed == 0
 

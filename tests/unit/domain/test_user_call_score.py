@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from domain.errors import AlreadyConverted, InvalidValue, UserInactive
 from domain.rows import RowChange
-from domain.user_call_score import UserCallScore
+from domain.user_call_score import UserCallScore, current_queue_type
 from domain.values import INT_MAX, INT_MIN, ScoringRule
 
 T = datetime(2025, 5, 6, 7, 8, 9, 123456)
@@ -105,3 +105,23 @@ def test_the_score_is_the_saturated_running_sum_and_every_row_change_says_so(sta
         change: RowChange = event.row_change()
         assert change == RowChange.update("s1", {"current_score": expected, "updated_at": change.values["updated_at"]})
         assert score.current_score == expected
+
+
+def test_the_current_queue_type_is_the_first_pending_entry_by_priority_then_age_then_id() -> None:
+    def entry(row_id: str, priority: int, created: datetime, queue_type: str, status: str = "pending") -> dict:
+        return {
+            "id": row_id,
+            "priority_score": priority,
+            "created_at": created,
+            "queue_type": queue_type,
+            "status": status,
+        }
+
+    older, newer = datetime(2024, 1, 1), datetime(2024, 1, 2)
+    assert current_queue_type([]) is None
+    assert current_queue_type([entry("a", 99, older, "unsigned_users", status="completed")]) is None
+    assert current_queue_type([entry("a", 1, older, "unsigned_users"), entry("b", 2, newer, "callback")]) == (
+        "outstanding_requests"  # highest priority, after the callback conversion
+    )
+    assert current_queue_type([entry("a", 5, newer, "unsigned_users"), entry("b", 5, older, "x")]) == "x"
+    assert current_queue_type([entry("é", 5, older, "late"), entry("z", 5, older, "early")]) == "early"  # code point
