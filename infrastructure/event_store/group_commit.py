@@ -48,7 +48,6 @@ class PendingSave:
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
-
     @property
     def idempotency_key(self) -> str | None:
         return None if self.idempotency is None else self.idempotency.key

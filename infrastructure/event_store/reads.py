@@ -81,9 +81,7 @@ class RecorderReads:
                 rows = cursor.fetchall()
             return [StoredEvent(oid, int(version), topic, bytes(state)) for version, topic, state in rows]
         t = self.events
-        query = select(t.c.originator_version, t.c.topic, t.c.state).where(
-            t.c.originator_id == oid.bytes
-        )
+        query = select(t.c.originator_version, t.c.topic, t.c.state).where(t.c.originator_id == oid.bytes)
         if gt is not None:
             query = query.where(t.c.originator_version > gt)
         if lte is not None:
