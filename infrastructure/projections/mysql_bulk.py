@@ -24,7 +24,8 @@ from decimal import Decimal
 from typing import Any
 
 import pymysql
-from pymysql.converters import encoders
+from pymysql.constants import SERVER_STATUS
+from pymysql.converters import encoders, escape_string
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy import exc as sa_exc
 
@@ -136,9 +137,17 @@ class _Cursor:
             raise sa_exc.DBAPIError.instance(shown, None, error, pymysql.Error) from error
 
 
+def _string_escaper(dbapi: Any) -> Callable[[str], str]:
+    """PyMySQL's public string escaping, honouring the session's NO_BACKSLASH_ESCAPES as
+    the driver's own ``escape`` does."""
+    if dbapi.server_status & SERVER_STATUS.SERVER_STATUS_NO_BACKSLASH_ESCAPES:
+        return lambda text: text.replace("'", "''")
+    return escape_string
+
+
 def _literal_renderer(dbapi: Any) -> Literal:
     """One value as an SQL literal: PyMySQL's escaping, with its common cases inlined."""
-    escape_string = dbapi._escape_string  # honours NO_BACKSLASH_ESCAPES, as PyMySQL does
+    escape_string = _string_escaper(dbapi)
     escape = dbapi.escape
 
     def literal(value: Any) -> str:

@@ -19,10 +19,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, Table
 from sqlalchemy import exc as sa_exc
 
+from domain.call_queue_entry import CallQueueEntry
+from domain.conversion import Conversion
 from domain.errors import ConvTrackError
+from domain.user_call_score import UserCallScore
 from infrastructure.database import write_transaction
 from infrastructure.projections import tracking
 from infrastructure.projections.event_source import EventSource, sql_recorder_of
@@ -33,11 +37,11 @@ from infrastructure.projections.tables import ProjectionTables
 from infrastructure.projections.writer import BatchFold, write_fold
 
 TABLE_OF_MODULE = {
-    "domain.user_call_score": USER_CALL_SCORES,
-    "domain.call_queue_entry": CALL_QUEUE,
-    "domain.conversion": CONVERSIONS,
+    UserCallScore.__module__: USER_CALL_SCORES,
+    CallQueueEntry.__module__: CALL_QUEUE,
+    Conversion.__module__: CONVERSIONS,
 }
-SKIPPED_TOPICS = ("domain.user_call_score:UserCallScore.Registered",)
+SKIPPED_TOPICS = (get_topic(UserCallScore.Registered),)
 RETRIED_ERRORS = {1205, 1213}  # lock wait timeout, deadlock (MariaDB/MySQL)
 DEADLOCK_RETRIES = 5
 
