@@ -79,7 +79,7 @@ def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool =
     staging = staging_tables(tracker)
     label = run.cutover_pending or f"ct_legacy_{_stamp()}"
     if dry_run:
-        return CutoverResult(tracker.sql_recorder.max_notification_id() or 0, label, report)
+        return CutoverResult(tracker.head_position(), label, report)
     if run.cutover_pending is None:
         run.start_cutover(label)
         tracker.save(run)
@@ -133,7 +133,7 @@ def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
     label = run.rollback_pending or f"ct_rolledback_{_stamp()}"
     live, retired = TableNames.live(), TableNames.sibling(engine, label)
     tracking.steal_lease(engine, LIVE, ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
-    position = tracker.sql_recorder.max_notification_id() or 0
+    position = tracker.head_position()
     if not (run.rollback_pending and table_exists(engine, retired, "conversions")):  # else: renamed, not recorded
         legacy = TableNames.sibling(engine, run.legacy_label)
         kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]

@@ -17,6 +17,11 @@ def open_recorder(settings: Settings, engine: Engine | None = None) -> SqlEventR
     return recorder
 
 
-def open_tracker(settings: Settings, engine: Engine | None = None) -> ConversionTracker:
-    recorder = open_recorder(settings, engine)
+def tracker_on(recorder: SqlEventRecorder) -> ConversionTracker:
+    """The service layer on an open recorder (unknown agents refused when the database has
+    an ``agents`` table)."""
     return ConversionTracker(recorder, agents=AgentDirectory(recorder.engine))
+
+
+def open_tracker(settings: Settings, engine: Engine | None = None) -> ConversionTracker:
+    return tracker_on(open_recorder(settings, engine))

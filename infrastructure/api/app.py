@@ -24,7 +24,7 @@ from infrastructure.projections.names import LIVE
 from infrastructure.projections.rebuild import open_live_tables
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
-from infrastructure.wiring import open_tracker
+from infrastructure.wiring import open_recorder, tracker_on
 
 log = logging.getLogger("convtrack.api")
 WARM_CONNECTIONS = 10
@@ -33,17 +33,18 @@ WARM_CONNECTIONS = 10
 def open_services(settings: Settings) -> Services:
     """The worker's parts: the tracker, its keys, and the read model and its runner once the
     live tables are the tracker's (after cutover)."""
-    tracker = open_tracker(settings)
-    tracker.sql_recorder.open_connections(reads=WARM_CONNECTIONS)
-    warm_pool(tracker.sql_recorder.engine, 4)  # queries, API keys, /ready
+    recorder = open_recorder(settings)
+    tracker = tracker_on(recorder)
+    recorder.open_connections(reads=WARM_CONNECTIONS)
+    warm_pool(recorder.engine, 4)  # queries, API keys, /ready
     try:
         tables = open_live_tables(tracker)
-        read_model: ReadModel | None = ReadModel(tracker.sql_recorder.engine, tables)
+        read_model: ReadModel | None = ReadModel(recorder.engine, tables)
         runner: ProjectionRunner | None = ProjectionRunner(tracker, tables, LIVE)
     except OperationRefused as refusal:
         log.warning("queries disabled: %s", refusal)
         read_model, runner = None, None
-    return Services(tracker, ApiKeys(tracker.sql_recorder.engine), read_model, runner)
+    return Services(tracker, recorder.engine, ApiKeys(recorder.engine), read_model, runner)
 
 
 def _start_threads(current: Services) -> None:

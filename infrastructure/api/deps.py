@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
@@ -32,6 +33,7 @@ class Services:
     """One worker's parts, made by the app's lifespan and kept on ``app.state.services``."""
 
     tracker: ConversionTracker
+    engine: Engine
     keys: ApiKeys
     read_model: ReadModel | None
     runner: ProjectionRunner | None

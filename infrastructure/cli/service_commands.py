@@ -10,7 +10,7 @@ from domain import commands
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.cli.command_options import add_command
 from infrastructure.settings import Settings
-from infrastructure.wiring import open_tracker
+from infrastructure.wiring import open_recorder
 
 conversion = typer.Typer(help="Record or reverse conversions.", no_args_is_help=True)
 call = typer.Typer(help="Record call attempts.", no_args_is_help=True)
@@ -46,21 +46,21 @@ def register(app: typer.Typer) -> None:
 @api_key.command("create")
 def api_key_create(name: str = typer.Argument(..., help="The calling service, e.g. web-app")) -> None:
     """Create a key for a calling service; it is shown once, only its digest is stored."""
-    key = ApiKeys(open_tracker(Settings()).sql_recorder.engine).create(name)
+    key = ApiKeys(open_recorder(Settings()).engine).create(name)
     typer.echo(key)
 
 
 @api_key.command("revoke")
 def api_key_revoke(name: str = typer.Argument(...)) -> None:
     """Revoke a service's key."""
-    ApiKeys(open_tracker(Settings()).sql_recorder.engine).revoke(name)
+    ApiKeys(open_recorder(Settings()).engine).revoke(name)
     typer.echo(f"revoked {name}")
 
 
 @api_key.command("list")
 def api_key_list() -> None:
     """List key names (never the keys)."""
-    for name, revoked in ApiKeys(open_tracker(Settings()).sql_recorder.engine).names():
+    for name, revoked in ApiKeys(open_recorder(Settings()).engine).names():
         typer.echo(f"{name}{' (revoked)' if revoked else ''}")
 
 

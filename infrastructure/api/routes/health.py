@@ -30,7 +30,7 @@ def ready(request: Request) -> JSONResponse:
 
 def status(current: Services) -> dict[str, Any]:
     try:
-        with current.tracker.sql_recorder.engine.connect() as conn:
+        with current.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         head = current.tracker.head_position()
         position = current.read_model.position() if current.read_model else None
