@@ -221,30 +221,32 @@ class ScheduleCallback(Command):
 
 
 @dataclass(frozen=True)
-class ClearCallback(Command):
+class _EntryCommandWithReason(Command):
+    """The shape of the commands that act on one entry with an optional reason."""
+
+    entry_id: str = spec(Kind.SHORT, "The queue entry", target=True, argument=True)
+    reason: str | None = spec(Kind.TEXT, "Why", default=None)
+
+
+@dataclass(frozen=True)
+class ClearCallback(_EntryCommandWithReason):
     """Clear an entry's callback."""
 
     name: ClassVar[str] = "clear_callback"
-    entry_id: str = spec(Kind.SHORT, "The queue entry", target=True, argument=True)
-    reason: str | None = spec(Kind.TEXT, "Why", default=None)
 
 
 @dataclass(frozen=True)
-class Complete(Command):
+class Complete(_EntryCommandWithReason):
     """Complete an open entry."""
 
     name: ClassVar[str] = "complete"
-    entry_id: str = spec(Kind.SHORT, "The queue entry", target=True, argument=True)
-    reason: str | None = spec(Kind.TEXT, "Why", default=None)
 
 
 @dataclass(frozen=True)
-class Cancel(Command):
+class Cancel(_EntryCommandWithReason):
     """Cancel an open entry."""
 
     name: ClassVar[str] = "cancel"
-    entry_id: str = spec(Kind.SHORT, "The queue entry", target=True, argument=True)
-    reason: str | None = spec(Kind.TEXT, "Why", default=None)
 
 
 # ---------------------------------------------------------------------------- conversions
