@@ -20,8 +20,6 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from eventsourcing.application import AggregateNotFoundError
-
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
 from bootstrap.python_seed import PythonSeeder
 from bootstrap.seeders import Progress, Seeder, SeederChoice, choose_seeder
@@ -34,7 +32,7 @@ from infrastructure.application import ConversionTracker
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tables import ProjectionTables, TableNames, create_projection_tables
 
-__all__ = ["STAGING", "Bootstrapper", "BootstrapReport", "ProgressBars", "load_run"]
+__all__ = ["STAGING", "Bootstrapper", "BootstrapReport", "ProgressBars"]
 
 
 class ProgressBars(Protocol):
@@ -57,14 +55,6 @@ class BootstrapReport:
     path: str = ""
     seconds: dict[str, float] = field(default_factory=dict)  # "seeding", "projecting"
     projected: int = 0  # events the staging projection applied
-
-
-def load_run(tracker: ConversionTracker) -> BootstrapRun | None:
-    try:
-        run: BootstrapRun = tracker.repository.get(BootstrapRun.create_id())
-    except AggregateNotFoundError:
-        return None
-    return run
 
 
 def capture_schema(source: LegacySource) -> LegacySchema:
@@ -116,7 +106,7 @@ class Bootstrapper:
     def _start(self, dry_run: bool) -> tuple[BootstrapRun, bool]:
         """The stored run (resumed), or a new one: its bootstrap time, the legacy checksums
         and counts, and the legacy schema, saved unless a dry run. Refuses a completed run."""
-        run = load_run(self.tracker)
+        run = self.tracker.bootstrap_run()
         if run is not None and run.completed:
             raise OperationRefused(
                 "the bootstrap already completed (it runs once); nothing was changed. "
@@ -146,9 +136,4 @@ class Bootstrapper:
 
     def _staging_tables(self) -> ProjectionTables:
         engine = self.recorder.engine
-        schema: LegacySchema | None
-        try:
-            schema = self.tracker.repository.get(LegacySchema.create_id())
-        except AggregateNotFoundError:
-            schema = None
-        return create_projection_tables(engine, TableNames.staging(engine), schema)
+        return create_projection_tables(engine, TableNames.staging(engine), self.tracker.legacy_schema())

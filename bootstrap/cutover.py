@@ -20,7 +20,7 @@ from typing import Any
 from eventsourcing.utils import get_topic
 from sqlalchemy import Engine
 
-from bootstrap.bootstrapper import STAGING, load_run
+from bootstrap.bootstrapper import STAGING
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, changed_legacy_tables
 from bootstrap.reports import _default
 from bootstrap.verify import VerifyReport, staging_tables, verify
@@ -51,7 +51,7 @@ def _stamp() -> str:
 
 
 def _require_run(tracker: ConversionTracker) -> BootstrapRun:
-    run = load_run(tracker)
+    run = tracker.bootstrap_run()
     if run is None or not run.completed:
         raise OperationRefused("no completed bootstrap: run `convtrack bootstrap` first")
     return run

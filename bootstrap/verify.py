@@ -15,7 +15,6 @@ from typing import Any
 from eventsourcing.utils import get_topic
 from sqlalchemy import BINARY, Connection, Engine, Table, cast, func, inspect, select
 
-from bootstrap.bootstrapper import load_run
 from bootstrap.legacy_source import LegacySource
 from bootstrap.seeders import choose_seeder
 from bootstrap.sql_text import qualified_name, quote_name
@@ -85,7 +84,7 @@ def staging_tables(tracker: ConversionTracker) -> ProjectionTables:
 def verify(
     tracker: ConversionTracker, source: LegacySource, *, batch_size: int = 2000, progress: Any = None
 ) -> VerifyReport:
-    run = load_run(tracker)
+    run = tracker.bootstrap_run()
     if run is None or not run.completed:
         raise OperationRefused("nothing to verify: the bootstrap has not completed (`convtrack bootstrap`)")
     if run.cut_over:

@@ -16,8 +16,6 @@ from eventsourcing.domain import Aggregate
 from domain.errors import OperationRefused
 from domain.identity import bootstrap_run_id
 
-BOOTSTRAP_RUN_ID = bootstrap_run_id()
-
 
 class BootstrapRun(Aggregate):
     @staticmethod

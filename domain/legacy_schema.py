@@ -14,8 +14,6 @@ from eventsourcing.domain import Aggregate
 
 from domain.identity import legacy_schema_id
 
-LEGACY_SCHEMA_ID = legacy_schema_id()
-
 
 class LegacySchema(Aggregate):
     """``tables`` maps a legacy table name to ``{"columns": [...], "create_sql": str | None}``;

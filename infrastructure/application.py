@@ -13,10 +13,12 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, Repository
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, JSONTranscoder
 
+from domain.bootstrap_run import BootstrapRun
 from domain.call_queue_entry import CallQueueEntry
 from domain.commands import Command
 from domain.conversion import Conversion
@@ -30,6 +32,7 @@ from domain.errors import (
     UnknownUser,
 )
 from domain.identity import conversion_id, new_row_id, queue_entry_id, score_id
+from domain.legacy_schema import LegacySchema
 from domain.user_call_score import UserCallScore
 from domain.values import ScoringRule, check_int, check_user_id, check_varchar
 from infrastructure.command_handlers import handler_for
@@ -151,11 +154,25 @@ class ConversionTracker(Application):
     def get_entry(self, entry_id: str) -> CallQueueEntry:
         return self.loader.entry(entry_id)
 
+    def bootstrap_run(self) -> BootstrapRun | None:
+        """The bootstrap's record (None before the first bootstrap)."""
+        return self._optional(BootstrapRun.create_id())
+
+    def legacy_schema(self) -> LegacySchema | None:
+        """The legacy tables' schema as the bootstrap captured it (None before)."""
+        return self._optional(LegacySchema.create_id())
+
     def head_position(self) -> int:
         """The position of the newest event (0 when none): what a projection must reach."""
         return self.sql_recorder.max_notification_id() or 0
 
     # ================================================================ internals
+
+    def _optional(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
 
     def _replay(self, key: str, command: str, fingerprint: str) -> CommandResult | None:
         record = self.sql_recorder.idempotency_record(key)

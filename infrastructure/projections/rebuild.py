@@ -8,9 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain.bootstrap_run import BOOTSTRAP_RUN_ID, BootstrapRun
+from domain.bootstrap_run import BootstrapRun
 from domain.errors import OperationRefused
-from domain.legacy_schema import LEGACY_SCHEMA_ID, LegacySchema
+from domain.legacy_schema import LegacySchema
 from infrastructure.database import is_sqlite
 from infrastructure.projections import tracking
 from infrastructure.projections.event_source import EventSource, aggregate_or_none, sql_recorder_of
@@ -35,7 +35,7 @@ class RebuildResult:
 
 
 def legacy_schema_of(events: EventSource) -> LegacySchema | None:
-    schema: LegacySchema | None = aggregate_or_none(events, LEGACY_SCHEMA_ID)
+    schema: LegacySchema | None = aggregate_or_none(events, LegacySchema.create_id())
     return schema
 
 
@@ -43,7 +43,7 @@ def require_live(events: EventSource) -> None:
     """The live tables are the tracker's only when no bootstrap is pending or rolled back:
     before cutover (and after a rollback) the live names hold the legacy tables, which
     the tracker never writes."""
-    run: BootstrapRun | None = aggregate_or_none(events, BOOTSTRAP_RUN_ID)
+    run: BootstrapRun | None = aggregate_or_none(events, BootstrapRun.create_id())
     if run is None:
         return
     if not run.cut_over:

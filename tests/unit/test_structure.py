@@ -4,6 +4,7 @@ the domain owns spelled in exactly one module."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,40 @@ def test_no_function_is_over_60_lines_and_no_class_over_300_outside_tests() -> N
             elif isinstance(node, ast.ClassDef) and lines > MAX_CLASS_LINES:
                 too_long.append(f"{path.relative_to(ROOT)}: class {node.name} has {lines} lines")
     assert too_long == []
+
+
+OWNED_NAMES = {
+    "legacy-callback-": "domain/call_queue_entry.py",
+    "/call_queue/": "domain/identity.py",
+    "/user_call_scores/": "domain/identity.py",
+    "/conversions/": "domain/identity.py",
+    "/bootstrap_run": "domain/identity.py",
+    "/legacy_schema": "domain/identity.py",
+    "live": "infrastructure/projections/names.py",
+}
+
+
+def string_constants(tree: ast.Module) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+
+
+def test_each_name_the_domain_owns_is_spelled_in_exactly_one_module() -> None:
+    spelled: dict[str, set[str]] = {name: set() for name in OWNED_NAMES}
+    for _, path, tree in modules():
+        for value in string_constants(tree):
+            for name in OWNED_NAMES:
+                if (value == name) if name == "live" else (name in value):
+                    spelled[name].add(str(path.relative_to(ROOT)))
+    assert spelled == {name: {home} for name, home in OWNED_NAMES.items()}
+
+
+def test_no_event_topic_is_typed_as_a_string() -> None:
+    typed = [
+        f"{path.relative_to(ROOT)}: {value}"
+        for _, path, tree in modules()
+        for value in string_constants(tree)
+        if re.fullmatch(r"domain\.\w+:\w+(\.\w+)*", value)
+    ]
+    assert typed == []

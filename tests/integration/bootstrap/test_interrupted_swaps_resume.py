@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from bootstrap.bootstrapper import Bootstrapper, load_run
+from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.cutover import LOGICAL, cutover, rollback
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
 from bootstrap.sample_data import generate
@@ -26,7 +26,7 @@ def test_a_cutover_and_a_rollback_killed_between_rename_and_record_finish_when_r
     engine = tracker.sql_recorder.engine
 
     # what `cutover` does up to its rename, then "dies"
-    run = load_run(tracker)
+    run = tracker.bootstrap_run()
     assert run is not None
     run.start_cutover("ct_legacy_crashed")
     tracker.save(run)
@@ -36,7 +36,7 @@ def test_a_cutover_and_a_rollback_killed_between_rename_and_record_finish_when_r
 
     finished = cutover(tracker, source)
     assert finished.legacy_label == "ct_legacy_crashed"
-    run = load_run(tracker)
+    run = tracker.bootstrap_run()
     assert run is not None and run.cut_over and run.cutover_position == finished.position
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
@@ -49,6 +49,6 @@ def test_a_cutover_and_a_rollback_killed_between_rename_and_record_finish_when_r
 
     back = rollback(tracker, database_url)
     assert back.rolled_back_label == "ct_rolledback_crashed" and back.legacy_checksums_equal
-    run = load_run(tracker)
+    run = tracker.bootstrap_run()
     assert run is not None and not run.cut_over
     assert {t: LegacySource(database_url).checksum(t) for t in MIGRATED_TABLES} == checksums
