@@ -91,3 +91,9 @@ class OperationRefused(ConvTrackError):
 
     http_status = 409
     exit_code = 5
+
+
+class WrongPhase(OperationRefused):
+    """The command does not belong to the lifecycle's current phase (``domain/lifecycle.py``)."""
+
+    http_status = 503

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from sqlalchemy import Engine, inspect, make_url
+
+from domain.bootstrap_run import BootstrapRun
+from domain.lifecycle import Phase, phase_of
 from infrastructure.agents import AgentDirectory
 from infrastructure.application import ConversionTracker
 from infrastructure.database import make_engine
@@ -25,3 +31,32 @@ def tracker_on(recorder: SqlEventRecorder) -> ConversionTracker:
 
 def open_tracker(settings: Settings, engine: Engine | None = None) -> ConversionTracker:
     return tracker_on(open_recorder(settings, engine))
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Where the cutover stands: the phase, the bootstrap's record, when the phase began."""
+
+    phase: Phase
+    run: BootstrapRun | None
+
+    @property
+    def entered_at(self) -> datetime | None:
+        return None if self.run is None else self.run.modified_on
+
+
+def read_lifecycle(settings: Settings) -> Lifecycle:
+    """The phase, read without creating or writing anything: a database without the event
+    store's tables (or an SQLite file that does not exist) is ``not_bootstrapped``."""
+    url = make_url(settings.database_url)
+    in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if in_file and not Path(str(url.database)).exists():
+        return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
+    engine = make_engine(settings.database_url, read_only=True)
+    try:
+        if not inspect(engine).has_table(settings.events_table):
+            return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
+        run = ConversionTracker(SqlEventRecorder(engine, settings.events_table)).bootstrap_run()
+        return Lifecycle(phase_of(run), run)
+    finally:
+        engine.dispose()

@@ -1,0 +1,76 @@
+"""The tracker's lifecycle: which phase the cutover is in, and which commands each phase
+allows. The phase is derived from the ``BootstrapRun`` aggregate's events, so it is
+persisted with everything else and survives any crash.
+
+    not_bootstrapped → bootstrapping → bootstrapped → cut_over → rolled_back
+
+Every command checks the phase before it creates or writes anything (``require``); a
+refusal names the phase and the next step.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from domain.bootstrap_run import BootstrapRun
+from domain.errors import WrongPhase
+
+
+class Phase(enum.StrEnum):
+    NOT_BOOTSTRAPPED = "not_bootstrapped"
+    BOOTSTRAPPING = "bootstrapping"
+    BOOTSTRAPPED = "bootstrapped"
+    CUT_OVER = "cut_over"
+    ROLLED_BACK = "rolled_back"
+
+
+NEXT_STEP: dict[Phase, str] = {
+    Phase.NOT_BOOTSTRAPPED: "run `convtrack assess`, then `convtrack bootstrap`",
+    Phase.BOOTSTRAPPING: "run `convtrack bootstrap` again: it resumes where it stopped",
+    Phase.BOOTSTRAPPED: "run `convtrack verify`, then `convtrack cutover`",
+    Phase.CUT_OVER: "the tracker's tables are live: agents' services record through it (`convtrack serve`)",
+    Phase.ROLLED_BACK: "the legacy tables are live again: `convtrack export` what was recorded since the cutover",
+}
+
+
+def phase_of(run: BootstrapRun | None) -> Phase:
+    """An interrupted cutover is still ``bootstrapped`` (rerun cutover to finish it); an
+    interrupted rollback is already ``rolled_back`` (no command may write meanwhile; rerun
+    rollback to finish it)."""
+    if run is None:
+        return Phase.NOT_BOOTSTRAPPED
+    if not run.completed:
+        return Phase.BOOTSTRAPPING
+    if run.rollback_pending is not None:
+        return Phase.ROLLED_BACK
+    if run.cut_over:
+        return Phase.CUT_OVER
+    if run.history and "rollback" in run.history[-1]:
+        return Phase.ROLLED_BACK
+    return Phase.BOOTSTRAPPED
+
+
+ALL = frozenset(Phase)
+AGENTS = frozenset({Phase.CUT_OVER})
+ALLOWED: dict[str, frozenset[Phase]] = {
+    "status": ALL,
+    "assess": ALL,
+    "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING}),
+    "verify": frozenset({Phase.BOOTSTRAPPED}),
+    "cutover": frozenset({Phase.BOOTSTRAPPED}),
+    "rollback": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),  # in rolled_back: only to finish an interrupted one
+    "export": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),
+    "project": frozenset({Phase.CUT_OVER}),
+    "rebuild": frozenset({Phase.CUT_OVER}),
+    "drop-retired": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),
+    "sample-data": frozenset({Phase.NOT_BOOTSTRAPPED}),
+    "serve": ALL,  # a running server follows the phase: commands and queries only while cut over
+    "api-key": ALL,
+    "command": AGENTS,  # the agents' commands: conversion, call, queue, score
+}
+
+
+def require(command: str, phase: Phase) -> None:
+    """Refuse ``command`` in ``phase`` (``WrongPhase``: exit 5, HTTP 503)."""
+    if phase not in ALLOWED[command]:
+        raise WrongPhase(f"{command} is not possible in phase {phase}; next: {NEXT_STEP[phase]}")
