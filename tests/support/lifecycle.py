@@ -15,7 +15,7 @@ from infrastructure.wiring import open_tracker, read_lifecycle
 
 def bring_to(database_url: str, phase: Phase, *, users: int = 40, seed: int = 3) -> None:
     """``database_url`` ends in ``phase`` (legacy tables generated first when the database
-    has none: ``users`` users with their scores, queue rows, sessions and agents 1-9)."""
+    has none: ``users`` users with their scores, queue rows, sessions and agents 1-12)."""
     if phase is Phase.NOT_BOOTSTRAPPED:
         return
     engine = make_engine(database_url)
