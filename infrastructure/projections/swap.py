@@ -66,7 +66,7 @@ def _sqlite_move(conn: Connection, move: Move) -> None:
         head = f"INDEX {quote_sqlite(f'{target_prefix}{bare}')} ON {quote_sqlite(target)}"
         statement = re.sub(
             r'^CREATE (UNIQUE )?INDEX\s+("[^"]+"|\S+)\s+ON\s+("[^"]+"|\S+)',
-            lambda m, head=head: f'CREATE {m.group(1) or ""}{head}',
+            lambda m, head=head: f"CREATE {m.group(1) or ''}{head}",
             sql,
             count=1,
         )
