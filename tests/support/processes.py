@@ -23,6 +23,7 @@ def run_convtrack(
     return subprocess.run(
         [CONVTRACK, *args],
         env=convtrack_env(database_url, **extra),
+        stdin=subprocess.DEVNULL,  # never the terminal pytest may run in (cutover and rollback would ask)
         capture_output=True,
         text=True,
         timeout=timeout,
