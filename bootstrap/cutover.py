@@ -115,7 +115,7 @@ def legacy_checksums(source: LegacySource) -> dict[str, str]:
 
 def kept_checksums(engine: Engine, names: TableNames) -> dict[str, str]:
     """The checksums of the legacy tables kept under ``names`` (those present)."""
-    found = {}
+    found: dict[str, str] = {}
     for logical in MIGRATED_TABLES:
         if table_exists(engine, names, logical):
             quoted = quote_sqlite(names.all()[logical]) if is_sqlite(engine) else names.qualified(logical)

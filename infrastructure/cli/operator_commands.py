@@ -147,7 +147,7 @@ def _signed(signoff: SignOff, directory: Path, title: str) -> Iterator[None]:
         signoff.finish(f"refused: {error}", ok=False)
         raise
     finally:
-        headline = signoff.outcome.split(":")[0].split(";")[0].upper()
+        headline = signoff.outcome.split(":")[0].replace(";", ",").upper()
         json_path, md_path = write_signoff(directory, signoff, f"# {title} report: {headline}")
         err.print(f"reports: {json_path} and {md_path}")
 
