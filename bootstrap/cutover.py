@@ -2,41 +2,72 @@
 
 Cutover refuses unless verify passes now and the legacy tables are unchanged since the
 bootstrap's snapshot (checksums). Then one atomic rename moves the legacy tables to a
-dated name (a sibling database ``<db>_ct_legacy_<stamp>`` on MariaDB, a prefix on SQLite)
-and the staging tables to the live names. Rollback swaps back just as atomically: the
-legacy tables return untouched (their checksums are re-checked), the tracker's tables
-are kept under a dated name, and the event log keeps everything recorded meanwhile.
+kept name (a sibling database ``<db>_ct_legacy_<stamp>_<n>`` on MariaDB, a prefix on
+SQLite) and the staging tables to the live names. Rollback swaps back just as atomically:
+the legacy tables return untouched (their checksums are re-checked), the tracker's tables
+are kept as ``ct_rolledback_<stamp>_<n>``, and the event log keeps everything recorded
+meanwhile. Both refuse before anything moves when what they would move is missing.
+
+The labels derive from the bootstrap run (its time, the legacy snapshot's, and the
+cutover's ordinal), so a dry run names exactly what the real run will use. Each command
+records its label before its rename (``CutoverStarted``/``RollbackStarted``) and finds out
+on a rerun whether the rename happened, so one killed at any point (kill -9) is finished
+by running it again, with the same result as an uninterrupted run.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from bootstrap.bootstrapper import STAGING
-from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, changed_legacy_tables
-from bootstrap.reports import _default
+from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, table_checksum
+from bootstrap.reports import SignOff, _default, verify_report_data
 from bootstrap.verify import VerifyReport, staging_tables, verify
 from domain.bootstrap_run import BootstrapRun
 from domain.conversion import Conversion
 from domain.errors import OperationRefused
+from domain.lifecycle import phase_of, require
 from infrastructure.application import ConversionTracker
-from infrastructure.database import write_transaction
+from infrastructure.database import database_identity, is_sqlite, write_transaction
 from infrastructure.projections import tracking
+from infrastructure.projections.labels import Kind, make_label
 from infrastructure.projections.names import LIVE
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
-from infrastructure.projections.tables import TableNames
+from infrastructure.projections.tables import TableNames, quote_sqlite
 
 LOGICAL = ("user_call_scores", "call_queue", "conversions")
+CUTOVER_HOLDER = "cutover"
 ROLLBACK_HOLDER = "rolled-back"
+CHECKPOINTS = ("before-record", "after-record", "after-rename")
+
+
+def _carry_on(_point: str) -> None:
+    return None
+
+
+@dataclass
+class Operation:
+    """What a cutover or rollback fills in as it goes (its sign-off report, if any) and
+    where it may be stopped for a test (``checkpoint`` is called at each of CHECKPOINTS)."""
+
+    signoff: SignOff | None = None
+    checkpoint: Callable[[str], None] = _carry_on
+
+    def note(self, **values: Any) -> None:
+        if self.signoff is not None:
+            self.signoff.details.update(values)
+
+    def checksums(self, moment: str, values: dict[str, str]) -> None:
+        if self.signoff is not None:
+            self.signoff.legacy_checksums[moment] = values
 
 
 @dataclass(frozen=True)
@@ -44,10 +75,7 @@ class CutoverResult:
     position: int
     legacy_label: str
     verify: VerifyReport
-
-
-def _stamp() -> str:
-    return f"{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:4]}"
+    resumed: bool = False  # the rename had happened: only its record was missing
 
 
 def _require_run(tracker: ConversionTracker) -> BootstrapRun:
@@ -57,46 +85,118 @@ def _require_run(tracker: ConversionTracker) -> BootstrapRun:
     return run
 
 
-def cutover(tracker: ConversionTracker, source: LegacySource, *, dry_run: bool = False) -> CutoverResult:
+def _cycle(run: BootstrapRun) -> int:
+    """The ordinal of the run's next cutover (1 for the first)."""
+    return 1 + sum(1 for entry in run.history if "cutover" in entry)
+
+
+def legacy_label(run: BootstrapRun) -> str:
+    """Where this run's cutover keeps the legacy tables: the recorded name of an interrupted
+    one, else ``ct_legacy_<bootstrap time>_<cutover ordinal>``."""
+    if run.cutover_pending is not None:
+        return run.cutover_pending
+    if run.bootstrap_time is None:
+        raise OperationRefused("the bootstrap run has no bootstrap time: run `convtrack bootstrap` first")
+    return make_label(Kind.LEGACY, run.bootstrap_time, str(_cycle(run)))
+
+
+def rolled_back_label(run: BootstrapRun) -> str:
+    """Where this run's rollback keeps the tracker's tables (the ordinal of the cutover it undoes)."""
+    if run.rollback_pending is not None:
+        return run.rollback_pending
+    if run.bootstrap_time is None:
+        raise OperationRefused("the bootstrap run has no bootstrap time")
+    return make_label(Kind.ROLLED_BACK, run.bootstrap_time, str(_cycle(run) - 1))
+
+
+def legacy_checksums(source: LegacySource) -> dict[str, str]:
+    return {name: source.checksum(name) for name in MIGRATED_TABLES}
+
+
+def kept_checksums(engine: Engine, names: TableNames) -> dict[str, str]:
+    """The checksums of the legacy tables kept under ``names`` (those present)."""
+    found: dict[str, str] = {}
+    for logical in MIGRATED_TABLES:
+        if table_exists(engine, names, logical):
+            quoted = quote_sqlite(names.all()[logical]) if is_sqlite(engine) else names.qualified(logical)
+            found[logical] = table_checksum(engine, quoted)
+    return found
+
+
+def cutover(
+    tracker: ConversionTracker, source: LegacySource, *, dry_run: bool = False, operation: Operation | None = None
+) -> CutoverResult:
+    """The dry run checks everything and returns the label the real run will use; it
+    writes nothing (give it a tracker on a read-only engine to be sure)."""
+    op = operation or Operation()
     run = _require_run(tracker)
     if run.cut_over:
         raise OperationRefused(f"already cut over; the legacy tables are kept as {run.legacy_label}")
+    require("cutover", phase_of(run))
     engine = tracker.sql_recorder.engine
-    if run.cutover_pending and not dry_run and _swapped_in(engine):
-        return _finish_cutover(tracker, run, run.cutover_pending)  # the rename happened; its record did not
-    changed = changed_legacy_tables(run, source)
+    label = legacy_label(run)
+    op.checksums("snapshot", dict(run.legacy_checksums))
+    if run.cutover_pending is not None and _swapped_in(engine):  # the rename happened; its record did not
+        if dry_run:
+            return CutoverResult(tracker.head_position(), label, VerifyReport(), resumed=True)
+        return _finish_cutover(tracker, run, label, source, op)
+    report = _cutover_checks(tracker, source, run, label, op)
+    if dry_run:
+        return CutoverResult(tracker.head_position(), label, report)
+    if run.cutover_pending is None:
+        op.checkpoint("before-record")
+        run.start_cutover(label)
+        tracker.save(run)
+    op.checkpoint("after-record")
+    try:
+        _swap_in(tracker, label)
+        op.checkpoint("after-rename")
+        result = _finish_cutover(tracker, run, label, source, op)
+    finally:
+        tracking.release_lease(engine, LIVE, CUTOVER_HOLDER)
+    return CutoverResult(result.position, label, report)
+
+
+def _cutover_checks(
+    tracker: ConversionTracker, source: LegacySource, run: BootstrapRun, label: str, op: Operation
+) -> VerifyReport:
+    """Refuse unless the legacy tables are unchanged, the kept name is free and verify passes."""
+    before = legacy_checksums(source)
+    op.checksums("before", before)
+    changed = [name for name in MIGRATED_TABLES if before[name] != run.legacy_checksums.get(name)]
     if changed:
         raise OperationRefused(
             f"legacy tables changed since the bootstrap snapshot: {', '.join(changed)}; "
             "the migration would miss those changes. Start again from a fresh tracker store"
         )
+    engine = tracker.sql_recorder.engine
+    taken = [t for t in LOGICAL if table_exists(engine, TableNames.sibling(engine, label), t)]
+    if taken:
+        raise OperationRefused(f"the name for the kept legacy tables, {label}, already holds {', '.join(taken)}")
     report = verify(tracker, source)
+    if op.signoff is not None:
+        op.signoff.compared = dict(report.compared)
+    op.note(verify=verify_report_data(report))
     if not report.ok:
         raise OperationRefused(
             f"verify fails ({report.mismatch_count} mismatches, "
             f"{sum(not c.ok for c in report.checks)} failed checks); run `convtrack verify` for the report"
         )
+    return report
+
+
+def _swap_in(tracker: ConversionTracker, label: str) -> None:
+    """Bring staging to the head, then one atomic rename: legacy tables out, staging in."""
+    engine = tracker.sql_recorder.engine
     staging = staging_tables(tracker)
-    label = run.cutover_pending or f"ct_legacy_{_stamp()}"
-    if dry_run:
-        return CutoverResult(tracker.head_position(), label, report)
-    if run.cutover_pending is None:
-        run.start_cutover(label)
-        tracker.save(run)
-    holder = f"cutover-{uuid.uuid4().hex[:8]}"
     tracking.create_tracking_tables(engine)
     tracking.ensure_tracking_row(engine, LIVE)
-    tracking.steal_lease(engine, LIVE, holder, ttl_seconds=300)
-    try:
-        ProjectionRunner(tracker, staging, STAGING).run_once()
-        live, legacy = TableNames.live(), TableNames.sibling(engine, label)
-        moves = [Move(t, live, legacy) for t in LOGICAL if table_exists(engine, live, t)]
-        moves += [Move(t, staging.names, live) for t in LOGICAL]
-        swap_tables(engine, moves)
-        result = _finish_cutover(tracker, run, label)
-    finally:
-        tracking.release_lease(engine, LIVE, holder)
-    return CutoverResult(result.position, label, report)
+    tracking.steal_lease(engine, LIVE, CUTOVER_HOLDER, ttl_seconds=300)
+    ProjectionRunner(tracker, staging, STAGING).run_once()
+    live, legacy = TableNames.live(), TableNames.sibling(engine, label)
+    moves = [Move(t, live, legacy) for t in LOGICAL if table_exists(engine, live, t)]
+    moves += [Move(t, staging.names, live) for t in LOGICAL]
+    swap_tables(engine, moves)
 
 
 def _swapped_in(engine: Engine) -> bool:
@@ -107,7 +207,9 @@ def _swapped_in(engine: Engine) -> bool:
     )
 
 
-def _finish_cutover(tracker: ConversionTracker, run: BootstrapRun, label: str) -> CutoverResult:
+def _finish_cutover(
+    tracker: ConversionTracker, run: BootstrapRun, label: str, source: LegacySource, op: Operation
+) -> CutoverResult:
     engine = tracker.sql_recorder.engine
     with engine.connect() as conn:
         position = tracking.read_position(conn, STAGING)
@@ -115,7 +217,11 @@ def _finish_cutover(tracker: ConversionTracker, run: BootstrapRun, label: str) -
         tracking.set_position(conn, LIVE, position)
     run.record_cutover(position, label)
     tracker.save(run)
-    return CutoverResult(position, label, VerifyReport())
+    tracking.release_lease(engine, LIVE, CUTOVER_HOLDER)
+    kept = kept_checksums(engine, TableNames.sibling(engine, label))
+    op.checksums("after", kept or legacy_checksums(source))  # none kept: the legacy tables live elsewhere
+    op.note(legacy_label=label, position=position)
+    return CutoverResult(position, label, VerifyReport(), resumed=True)
 
 
 @dataclass(frozen=True)
@@ -125,35 +231,91 @@ class RollbackResult:
     legacy_checksums_equal: bool
 
 
-def rollback(tracker: ConversionTracker, source_url: str) -> RollbackResult:
+def rollback(
+    tracker: ConversionTracker, source_url: str, *, dry_run: bool = False, operation: Operation | None = None
+) -> RollbackResult:
+    """``position``: the position of the rollback's own first record (``RollbackStarted``);
+    everything before it was recorded while the tracker's tables were live."""
+    op = operation or Operation()
     run = _require_run(tracker)
     if not run.cut_over or run.legacy_label is None:
         raise OperationRefused("nothing to roll back: the tracker's tables are not live")
     engine = tracker.sql_recorder.engine
-    label = run.rollback_pending or f"ct_rolledback_{_stamp()}"
+    label = rolled_back_label(run)
     live, retired = TableNames.live(), TableNames.sibling(engine, label)
-    tracking.steal_lease(engine, LIVE, ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)
-    position = tracker.head_position()
-    if not (run.rollback_pending and table_exists(engine, retired, "conversions")):  # else: renamed, not recorded
-        legacy = TableNames.sibling(engine, run.legacy_label)
-        kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]
-        separate = source_url != engine.url.render_as_string(hide_password=False)
-        if len(kept) != len(MIGRATED_TABLES) and not (separate and not kept):
-            raise OperationRefused(f"the kept legacy tables are missing ({run.legacy_label}); cannot roll back")
-        if run.rollback_pending is None:
-            run.start_rollback(label)
-            tracker.save(run)
+    legacy = TableNames.sibling(engine, run.legacy_label)
+    op.checksums("snapshot", dict(run.legacy_checksums))
+    renamed = run.rollback_pending is not None and table_exists(engine, retired, "conversions")
+    kept = [] if renamed else _kept_legacy(engine, legacy, source_url, run.legacy_label, op)
+    if dry_run:
+        return RollbackResult(tracker.head_position(), label, True)
+    if run.rollback_pending is None:
+        op.checkpoint("before-record")
+        run.start_rollback(label)
+        tracker.save(run)
+    op.checkpoint("after-record")
+    tracking.steal_lease(engine, LIVE, ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)  # followers stop for good
+    if not renamed:
         moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
         moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
         swap_tables(engine, moves)
+        op.checkpoint("after-rename")
+    position = _position_of_latest_event(tracker, run)
     run.record_rollback(position, label)
     tracker.save(run)
+    equal = _restored_as_snapshot(run, source_url, op)
+    op.note(rolled_back_label=label, position=position, legacy_label=run.legacy_label)
+    return RollbackResult(position, label, equal)
+
+
+def _kept_legacy(engine: Engine, legacy: TableNames, source_url: str, label: str, op: Operation) -> list[str]:
+    """The kept legacy tables to move back. Refuses, before anything moves, unless all are
+    kept, or none is because the legacy tables live in another database (and are there)."""
+    kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]
+    if len(kept) == len(MIGRATED_TABLES):
+        op.checksums("before", kept_checksums(engine, legacy))
+        return kept
+    if not kept and database_identity(source_url) != database_identity(engine.url):
+        source = LegacySource(source_url)
+        try:
+            source.require_tables()
+            op.checksums("before", legacy_checksums(source))
+        finally:
+            source.close()
+        return kept
+    missing = ", ".join(t for t in MIGRATED_TABLES if t not in kept)
+    where = f"database {legacy.schema}" if legacy.schema else f"tables {label}_*"
+    raise OperationRefused(
+        f"the kept legacy tables are missing ({missing} not in {where}); nothing was moved: "
+        "the tracker's tables stay live. Restore the kept tables (or your backup) first"
+    )
+
+
+def _position_of_latest_event(tracker: ConversionTracker, run: BootstrapRun) -> int:
+    """The notification position of the run's latest event (the same on a rerun)."""
+    events = tracker.sql_recorder.events
+    with tracker.sql_recorder.engine.connect() as conn:
+        found = conn.execute(
+            select(events.c.id).where(
+                events.c.originator_id == run.id.bytes, events.c.originator_version == run.version
+            )
+        ).scalar()
+    return int(found or tracker.head_position())
+
+
+def _restored_as_snapshot(run: BootstrapRun, source_url: str, op: Operation) -> bool:
+    """Whether the live legacy tables equal the bootstrap's snapshot (checksums)."""
     source = LegacySource(source_url)
     try:
-        equal = not changed_legacy_tables(run, source)
+        after = legacy_checksums(source)
+        with source.engine.connect() as conn:
+            compared = {t: {"rows": source.count(conn, t), "columns": len(source.table(t).columns)} for t in after}
     finally:
         source.close()
-    return RollbackResult(position, label, equal)
+    op.checksums("after", after)
+    if op.signoff is not None:
+        op.signoff.compared = compared
+    return all(after[name] == run.legacy_checksums.get(name) for name in MIGRATED_TABLES)
 
 
 def export_conversions(tracker: ConversionTracker, path: Path) -> int:

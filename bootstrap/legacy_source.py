@@ -122,18 +122,23 @@ class LegacySource:
                 return
 
     def checksum(self, name: str) -> str:
-        """MariaDB/MySQL: CHECKSUM TABLE ... EXTENDED. SQLite: SHA-256 over every row."""
-        with self.engine.connect() as conn:
-            if not is_sqlite(self.engine):
-                found = conn.exec_driver_sql(f"CHECKSUM TABLE {self._quoted(name)} EXTENDED").one()
-                return f"checksum:{found[1]}"
-            digest = hashlib.sha256()
-            for row in conn.exec_driver_sql(f"SELECT * FROM {self._quoted(name)} ORDER BY rowid"):
-                digest.update(repr(tuple(row)).encode("utf-8"))
-            return f"sha256:{digest.hexdigest()}"
+        return table_checksum(self.engine, self._quoted(name))
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def table_checksum(engine: Engine, quoted: str) -> str:
+    """MariaDB/MySQL: CHECKSUM TABLE ... EXTENDED. SQLite: SHA-256 over every row. Both
+    depend on the rows only, so a table keeps its checksum when it is renamed or moved."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            found = conn.exec_driver_sql(f"CHECKSUM TABLE {quoted} EXTENDED").one()
+            return f"checksum:{found[1]}"
+        digest = hashlib.sha256()
+        for row in conn.exec_driver_sql(f"SELECT * FROM {quoted} ORDER BY rowid"):
+            digest.update(repr(tuple(row)).encode("utf-8"))
+        return f"sha256:{digest.hexdigest()}"
 
 
 def _after(columns: list[Any], last: tuple[Any, ...]) -> Any:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy import Engine
 
 from bootstrap.legacy_source import LegacySource
 from bootstrap.seed_sql import legacy_columns, unsupported
-from infrastructure.database import is_sqlite
+from infrastructure.database import database_identity, is_sqlite
 
 Progress = Callable[[int, int], None]
 SERVER: Literal["server"] = "server"
@@ -65,11 +65,7 @@ def choose_seeder(
 
 
 def same_database(a: Engine, b: Engine) -> bool:
-    def where(engine: Engine) -> tuple[Any, ...]:
-        url = engine.url
-        return (url.host or "localhost", url.port or 3306, url.database, url.query.get("unix_socket"))
-
-    return where(a) == where(b)
+    return database_identity(a.url) == database_identity(b.url)
 
 
 class Seeder(Protocol):

@@ -51,6 +51,7 @@ class VerifyReport:
     mismatches: list[dict[str, Any]] = field(default_factory=list)
     mismatch_count: int = 0
     figures: dict[str, Any] = field(default_factory=dict)
+    compared: dict[str, dict[str, int]] = field(default_factory=dict)  # legacy table: {rows, columns}
 
     @property
     def ok(self) -> bool:
@@ -119,6 +120,7 @@ def _reconcile(
     engine = tracker.sql_recorder.engine
     with source.snapshot() as legacy, engine.connect() as ours:
         counts = {name: source.count(legacy, name) for name in ("user_call_scores", "call_queue")}
+        report.compared = {name: {"rows": n, "columns": len(source.table(name).columns)} for name, n in counts.items()}
         projected = {
             "user_call_scores": _count(engine, tables.scores),
             "call_queue": _count(engine, tables.queue),

@@ -18,7 +18,7 @@ from typing import Any
 import pymysql.converters
 from pymysql.constants import CLIENT, FIELD_TYPE
 from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 STRICT_SQL_MODE = (
     "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
@@ -213,3 +213,26 @@ def schema_lock(engine: Engine, name: str = "convtrack_schema", timeout: int = 1
             yield
         finally:
             conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{name}')")
+
+
+def database_identity(url: str | URL) -> tuple[str, ...]:
+    """Which database a URL names, for comparing two URLs: the backend family, host, port
+    (MariaDB/MySQL's default filled in), unix socket and database name; for SQLite the
+    file's resolved path. The driver, credentials and options (``?charset=utf8mb4``) do not
+    count: an engine's URL and the configured one name the same database."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ":memory:"
+        return ("sqlite", database if database == ":memory:" else str(Path(database).resolve()))
+    family = "mysql" if backend in {"mysql", "mariadb"} else backend
+    socket = str(parsed.query.get("unix_socket") or "")
+    return (family, (parsed.host or "localhost").lower(), str(parsed.port or 3306), socket, parsed.database or "")
+
+
+def database_name(url: str | URL) -> str:
+    """The database's name as an operator types it: MariaDB/MySQL's database, SQLite's file name."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    if parsed.get_backend_name() == "sqlite":
+        return Path(parsed.database or ":memory:").name
+    return parsed.database or ""

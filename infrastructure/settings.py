@@ -23,13 +23,19 @@ class Settings(BaseSettings):
         None, description="Legacy tables, read by the bootstrapper (defaults to database_url)"
     )
     events_table: str = Field("stored_events", description="Name of the stored events table")
-    reports_dir: Path = Field(Path("reports"), description="Where verify writes its reports")
+    reports_dir: Path = Field(Path("reports"), description="Where verify, cutover and rollback write their reports")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_workers: int = 1
     poll_interval_seconds: float = 0.2
     embedded_follower: bool = Field(
         True, description="Run the projection follower inside each API worker (serve sets false when it runs its own)"
+    )
+
+    pause_at: str | None = Field(
+        None,
+        description="Testing only: cutover and rollback stop for good at this point (before-record, after-record, "
+        "after-rename) so a test can kill them there",
     )
 
     @property

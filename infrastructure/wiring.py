@@ -9,10 +9,11 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, make_url
 
 from domain.bootstrap_run import BootstrapRun
-from domain.lifecycle import Phase, phase_of
+from domain.errors import WrongPhase
+from domain.lifecycle import NEXT_STEP, Phase, phase_of
 from infrastructure.agents import AgentDirectory
 from infrastructure.application import ConversionTracker
-from infrastructure.database import make_engine
+from infrastructure.database import database_name, make_engine
 from infrastructure.event_store.recorder import SqlEventRecorder
 from infrastructure.settings import Settings
 
@@ -31,6 +32,16 @@ def tracker_on(recorder: SqlEventRecorder) -> ConversionTracker:
 
 def open_tracker(settings: Settings, engine: Engine | None = None) -> ConversionTracker:
     return tracker_on(open_recorder(settings, engine))
+
+
+def open_tracker_read_only(settings: Settings) -> ConversionTracker:
+    """The service layer on the existing store, over a read-only engine: it creates no table
+    and cannot write (dry runs). Refuses when there is no store yet."""
+    if read_lifecycle(settings).phase is Phase.NOT_BOOTSTRAPPED:
+        where = database_name(settings.database_url)
+        raise WrongPhase(f"nothing to inspect: no bootstrap in {where}; {NEXT_STEP[Phase.NOT_BOOTSTRAPPED]}")
+    engine = make_engine(settings.database_url, read_only=True)
+    return ConversionTracker(SqlEventRecorder(engine, settings.events_table), agents=AgentDirectory(engine))
 
 
 @dataclass(frozen=True)

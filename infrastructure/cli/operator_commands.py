@@ -4,6 +4,8 @@ and sample-data (a realistic legacy database for rehearsals)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -13,16 +15,19 @@ from rich.table import Table
 
 from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper
-from bootstrap.cutover import cutover, export_conversions, rollback
+from bootstrap.cutover import Operation, cutover, export_conversions, rollback
 from bootstrap.legacy_source import LegacySource
-from bootstrap.reports import to_json, verify_report_data, verify_report_markdown, write_reports
+from bootstrap.reports import SignOff, to_json, verify_report_body, verify_report_title, write_signoff
 from bootstrap.sample_data import generate
-from bootstrap.verify import verify
+from bootstrap.signoff import signed_verify
+from domain.errors import ConvTrackError
+from domain.lifecycle import require
+from infrastructure.cli.confirmation import confirm, pause_point
 from infrastructure.cli.errors import fail
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
 from infrastructure.settings import Settings
-from infrastructure.wiring import open_tracker
+from infrastructure.wiring import open_tracker, open_tracker_read_only, read_lifecycle
 
 console = Console()
 err = Console(stderr=True)
@@ -107,10 +112,11 @@ def verify_command(
     """Reconcile every legacy row with its projected row; write reports; exit non-zero on any mismatch."""
     settings = Settings()
     tracker = open_tracker(settings)
+    signoff = SignOff.begin("verify", settings.database_url, settings.effective_legacy_url)
     with progress_bar("verifying", console=err, unit="rows") as update:
-        report = verify(tracker, LegacySource(settings.effective_legacy_url), progress=update)
-    json_path, md_path = write_reports(
-        reports_dir or settings.reports_dir, "verify", verify_report_data(report), verify_report_markdown(report)
+        report = signed_verify(tracker, LegacySource(settings.effective_legacy_url), signoff, progress=update)
+    json_path, md_path = write_signoff(
+        reports_dir or settings.reports_dir, signoff, verify_report_title(report), verify_report_body(report)
     )
     for check in report.checks:
         console.print(
@@ -131,26 +137,79 @@ def verify_command(
     console.print("[green]verify passed[/]: every legacy row is in the new tables, value for value")
 
 
+@contextmanager
+def _signed(signoff: SignOff, directory: Path, title: str) -> Iterator[None]:
+    """The command's sign-off report is written however it ends (refused, or stopped by an
+    error: ``outcome`` then says ``interrupted``)."""
+    try:
+        yield
+    except ConvTrackError as error:
+        signoff.finish(f"refused: {error}", ok=False)
+        raise
+    finally:
+        headline = signoff.outcome.split(":")[0].replace(";", ",").upper()
+        json_path, md_path = write_signoff(directory, signoff, f"# {title} report: {headline}")
+        err.print(f"reports: {json_path} and {md_path}")
+
+
+def _confirmed(command: str, settings: Settings, yes: bool) -> None:
+    """The phase allows ``command`` and the operator confirmed it (nothing written before)."""
+    require(command, read_lifecycle(settings).phase)
+    confirm(command, settings.database_url, yes)
+
+
+YES = typer.Option(False, "--yes", help="Confirm without typing the database's name (needed without a terminal)")
+REPORTS_DIR = typer.Option(None, help="Where to write the JSON and Markdown reports (default: CONVTRACK_REPORTS_DIR)")
+
+
 def cutover_command(
-    dry_run: bool = typer.Option(False, "--dry-run", help="Run every check but swap nothing"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Run every check but swap nothing; write nothing"),
+    yes: bool = YES,
+    reports_dir: Path | None = REPORTS_DIR,
 ) -> None:
     """Swap the verified tables into the live names in one atomic rename (legacy tables kept under a dated name)."""
     settings = Settings()
-    tracker = open_tracker(settings)
-    result = cutover(tracker, LegacySource(settings.effective_legacy_url), dry_run=dry_run)
+    source = LegacySource(settings.effective_legacy_url)
     if dry_run:
-        console.print(f"dry run: checks pass; cutover would keep the legacy tables as {result.legacy_label}")
+        result = cutover(open_tracker_read_only(settings), source, dry_run=True)
+        done = " (the rename already happened; cutover will record it)" if result.resumed else ""
+        console.print(f"dry run: checks pass; cutover would keep the legacy tables as {result.legacy_label}{done}")
         return
+    _confirmed("cutover", settings, yes)
+    signoff = SignOff.begin("cutover", settings.database_url, settings.effective_legacy_url)
+    with _signed(signoff, reports_dir or settings.reports_dir, "Cutover"):
+        operation = Operation(signoff, pause_point(settings))
+        result = cutover(open_tracker(settings), source, operation=operation)
+        signoff.finish("cut over", ok=True)
     console.print(
         f"cut over at event position {result.position}; legacy tables kept as {result.legacy_label}. "
         "Start followers: `convtrack project` (or `convtrack serve`)"
     )
 
 
-def rollback_command() -> None:
+def rollback_command(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check the kept legacy tables are there; write nothing"),
+    yes: bool = YES,
+    reports_dir: Path | None = REPORTS_DIR,
+) -> None:
     """Swap the legacy tables back atomically; the tracker's tables and event log are kept."""
     settings = Settings()
-    result = rollback(open_tracker(settings), settings.effective_legacy_url)
+    if dry_run:
+        planned = rollback(open_tracker_read_only(settings), settings.effective_legacy_url, dry_run=True)
+        console.print(
+            f"dry run: the kept legacy tables are there; rollback would keep the tracker's tables as "
+            f"{planned.rolled_back_label}"
+        )
+        return
+    _confirmed("rollback", settings, yes)
+    signoff = SignOff.begin("rollback", settings.database_url, settings.effective_legacy_url)
+    with _signed(signoff, reports_dir or settings.reports_dir, "Rollback"):
+        operation = Operation(signoff, pause_point(settings))
+        result = rollback(open_tracker(settings), settings.effective_legacy_url, operation=operation)
+        equal = result.legacy_checksums_equal
+        signoff.finish(
+            "rolled back" if equal else "rolled back; the legacy checksums differ from the snapshot", ok=equal
+        )
     console.print(f"rolled back at event position {result.position}; tracker tables kept as {result.rolled_back_label}")
     if not result.legacy_checksums_equal:
         fail("the restored legacy tables' checksums differ from the bootstrap snapshot", 9)

@@ -9,8 +9,9 @@ import typer
 from rich.console import Console
 
 from infrastructure.cli.progress import progress_bar
+from infrastructure.projections.labels import checked_label
 from infrastructure.projections.names import LIVE
-from infrastructure.projections.rebuild import drop_retired, open_live_tables, rebuild
+from infrastructure.projections.rebuild import DROPPABLE, drop_retired, open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
@@ -84,13 +85,11 @@ def rebuild_command(
 
 
 def drop_retired_command(
-    label: str = typer.Argument(..., help="The retired set's label, e.g. ct_retired_20261124201500"),
+    label: str = typer.Argument(..., help="The kept set's label, e.g. ct_retired_20261124201500_ab12"),
     yes: bool = typer.Option(False, "--yes", help="Really drop them"),
 ) -> None:
-    """Drop a set of retired tables kept by a rebuild."""
-    if not label.startswith("ct_retired_"):
-        typer.echo("error: only retired tables (ct_retired_<timestamp>) can be dropped here", err=True)
-        raise typer.Exit(2)
+    """Drop a set of tables kept by a rebuild (ct_retired_*) or a rollback (ct_rolledback_*)."""
+    checked_label(label, DROPPABLE)  # before anything else: only names the tool makes (exit 2)
     if not yes:
         typer.echo(f"would drop the tables of {label}; add --yes to drop them")
         return

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.bootstrap_run import BootstrapRun
-from domain.errors import OperationRefused
+from domain.errors import NotFound, OperationRefused
 from domain.legacy_schema import LegacySchema
 from infrastructure.database import is_sqlite
 from infrastructure.projections import tracking
 from infrastructure.projections.event_source import EventSource, aggregate_or_none, sql_recorder_of
+from infrastructure.projections.labels import Kind, kept_tables, make_label
 from infrastructure.projections.names import LIVE, PROJECTED_TABLES, REBUILD
 from infrastructure.projections.parallel_replay import default_workers, replay_in_parallel
 from infrastructure.projections.runner import Progress, ProjectionRunner
@@ -96,7 +97,7 @@ def rebuild(
         applied += runner.run_once(progress)  # catch up to the head while followers stand still
         position = runner.position()
         live = TableNames.live()
-        label = f"ct_retired_{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:4]}"
+        label = make_label(Kind.RETIRED, datetime.now(UTC), uuid.uuid4().hex[:4])
         retired = TableNames.sibling(engine, label)
         moves = [Move(t, live, retired) for t in PROJECTED_TABLES if table_exists(engine, live, t)]
         moves += [Move(t, target, live) for t in PROJECTED_TABLES]
@@ -106,6 +107,18 @@ def rebuild(
     return RebuildResult(applied, position, retired, label)
 
 
+DROPPABLE = frozenset({Kind.RETIRED, Kind.ROLLED_BACK})
+
+
 def drop_retired(events: EventSource, label: str) -> None:
+    """Drop a kept copy of the tracker's tables: a rebuild's old tables (``ct_retired_*``)
+    or a rollback's (``ct_rolledback_*``). The label is checked before any SQL (only names
+    the tool makes), and must name tables that exist and that no interrupted rollback needs."""
     engine = sql_recorder_of(events).engine
-    drop_projection_tables(engine, TableNames.sibling(engine, label))
+    names = kept_tables(engine, label, DROPPABLE)
+    run: BootstrapRun | None = aggregate_or_none(events, BootstrapRun.create_id())
+    if run is not None and label == run.rollback_pending:
+        raise OperationRefused(f"{label} holds the tables of an interrupted rollback: run `convtrack rollback` first")
+    if not any(table_exists(engine, names, logical) for logical in PROJECTED_TABLES):
+        raise NotFound(f"no tables are kept as {label}")
+    drop_projection_tables(engine, names)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, inspect
 
 from infrastructure.database import is_sqlite, write_transaction
 from infrastructure.projections import tracking as tracking_rows
-from infrastructure.projections.tables import TableNames
+from infrastructure.projections.tables import TableNames, quote_mysql, quote_sqlite
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def swap_tables(engine: Engine, moves: list[Move], *, tracking: tuple[str, int] 
     with engine.begin() as conn:
         for schema in {m.target.schema for m in moves if m.target.schema}:
             conn.exec_driver_sql(
-                f"CREATE DATABASE IF NOT EXISTS `{schema}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                f"CREATE DATABASE IF NOT EXISTS {quote_mysql(schema)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
     renames = ", ".join(f"{m.source.qualified(m.logical)} TO {m.target.qualified(m.logical)}" for m in moves)
     with engine.begin() as conn:
@@ -59,14 +59,14 @@ def _sqlite_move(conn: Connection, move: Move) -> None:
         (source,),
     ).all()
     for name, _sql in indexes:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    conn.exec_driver_sql(f'ALTER TABLE "{source}" RENAME TO "{target}"')
+        conn.exec_driver_sql(f"DROP INDEX {quote_sqlite(name)}")
+    conn.exec_driver_sql(f"ALTER TABLE {quote_sqlite(source)} RENAME TO {quote_sqlite(target)}")
     for name, sql in indexes:
         bare = name[len(source_prefix) :] if source_prefix and name.startswith(source_prefix) else name
-        new_name = f"{target_prefix}{bare}"
+        head = f"INDEX {quote_sqlite(f'{target_prefix}{bare}')} ON {quote_sqlite(target)}"
         statement = re.sub(
             r'^CREATE (UNIQUE )?INDEX\s+("[^"]+"|\S+)\s+ON\s+("[^"]+"|\S+)',
-            lambda m, new_name=new_name: f'CREATE {m.group(1) or ""}INDEX "{new_name}" ON "{target}"',
+            lambda m, head=head: f"CREATE {m.group(1) or ''}{head}",
             sql,
             count=1,
         )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Engine, ForeignKey, Index, MetaData, Table, inspect, text
+from sqlalchemy.dialects import mysql, sqlite
 
 from domain.legacy_schema import LegacySchema
 from infrastructure.database import is_sqlite, schema_lock, write_transaction
@@ -52,8 +53,17 @@ class TableNames:
         return {USER_CALL_SCORES: self.scores, CALL_QUEUE: self.queue, CONVERSIONS: self.conversions}
 
     def qualified(self, logical: str) -> str:
-        name = self.all()[logical]
-        return f"`{self.schema}`.`{name}`" if self.schema else f"`{name}`"
+        """```schema`.`name``` for MariaDB/MySQL, each part quoted by SQLAlchemy's preparer."""
+        name = quote_mysql(self.all()[logical])
+        return f"{quote_mysql(self.schema)}.{name}" if self.schema else name
+
+
+def quote_mysql(identifier: str) -> str:
+    return mysql.dialect().identifier_preparer.quote_identifier(identifier)
+
+
+def quote_sqlite(identifier: str) -> str:
+    return sqlite.dialect().identifier_preparer.quote_identifier(identifier)
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,7 @@ def drop_projection_tables(engine: Engine, names: TableNames) -> None:
     with write_transaction(engine) as conn:
         for logical in reversed(PROJECTED_TABLES):
             if is_sqlite(engine):
-                conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{names.all()[logical]}"')
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quote_sqlite(names.all()[logical])}")
             else:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {names.qualified(logical)}")
         if names.schema and not is_sqlite(engine):
@@ -169,7 +179,7 @@ def drop_projection_tables(engine: Engine, names: TableNames) -> None:
                 {"s": names.schema},
             ).scalar()
             if not remaining:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{names.schema}`")
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quote_mysql(names.schema)}")
 
 
 def _legacy_create(logical: str, legacy_schema: LegacySchema | None) -> str:

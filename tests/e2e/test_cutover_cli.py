@@ -84,7 +84,7 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
     assert (tmp_path / "verify-latest.md").read_text().startswith("# Verify report: PASSED")
 
     assert run_convtrack(database_url, "cutover", "--dry-run").returncode == 0
-    cut = run_convtrack(database_url, "cutover")
+    cut = run_convtrack(database_url, "cutover", "--yes")
     assert cut.returncode == 0, cut.stderr
     with make_engine(database_url).connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
@@ -109,7 +109,7 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
     assert reversed_.returncode == 0, reversed_.stderr
     recorded = run_convtrack(database_url, "project", "--once")
     assert recorded.returncode == 0, recorded.stderr
-    back = run_convtrack(database_url, "rollback")
+    back = run_convtrack(database_url, "rollback", "--yes")
     assert back.returncode == 0, back.stderr
     exported = run_convtrack(database_url, "export", "--output", str(tmp_path / "since.jsonl"))
     assert exported.returncode == 0, exported.stderr
@@ -173,12 +173,12 @@ def test_legacy_and_tracker_in_different_databases(
     tracker_url = second_database(request, database_url, tmp_path)
     make_legacy(database_url, users=150)
     extra = {"CONVTRACK_LEGACY_URL": database_url, "CONVTRACK_REPORTS_DIR": str(tmp_path)}
-    for step in ("bootstrap", "verify", "cutover"):
-        done = run_convtrack(tracker_url, step, **extra)
+    for step in (["bootstrap"], ["verify"], ["cutover", "--yes"]):
+        done = run_convtrack(tracker_url, *step, **extra)
         assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
     with make_engine(tracker_url).connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM call_queue WHERE queue_type = 'callback'")).scalar() == 0
-    rolled = run_convtrack(tracker_url, "rollback", **extra)
+    rolled = run_convtrack(tracker_url, "rollback", "--yes", **extra)
     assert rolled.returncode == 0, rolled.stderr
 
 
@@ -249,7 +249,7 @@ def test_verify_names_every_kind_of_mismatch_exits_8_and_cutover_refuses(databas
         assert f"{table} id={row_id} {column}" in verified.stdout
     assert "verify found" in verified.stderr and "count unchanged" in verified.stdout
 
-    refused = run_convtrack(database_url, "cutover")
+    refused = run_convtrack(database_url, "cutover", "--yes", "--reports-dir", str(tmp_path))
     assert refused.returncode != 0 and "verify fails" in refused.stderr
     live = {column["name"] for column in inspect(engine).get_columns("user_call_scores")}
     assert "user_id" in live and "current_queue_type" not in live, "the legacy table is still the live one"

@@ -3,6 +3,8 @@ process: a small generated legacy database, then bootstrap, cutover, rollback.""
 
 from __future__ import annotations
 
+from sqlalchemy import inspect
+
 from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.cutover import cutover, rollback
 from bootstrap.legacy_source import LegacySource
@@ -19,7 +21,8 @@ def bring_to(database_url: str, phase: Phase, *, users: int = 40, seed: int = 3)
     if phase is Phase.NOT_BOOTSTRAPPED:
         return
     engine = make_engine(database_url)
-    generate(engine, users=users, seed=seed)
+    if not inspect(engine).has_table("user_call_scores"):
+        generate(engine, users=users, seed=seed)
     engine.dispose()
     source = LegacySource(database_url)
     try:

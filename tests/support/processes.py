@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CONVTRACK = str(Path(sys.executable).parent / "convtrack")
@@ -13,6 +14,7 @@ CONVTRACK = str(Path(sys.executable).parent / "convtrack")
 def convtrack_env(database_url: str, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["CONVTRACK_DATABASE_URL"] = database_url
+    env.setdefault("CONVTRACK_REPORTS_DIR", str(Path(tempfile.gettempdir()) / "convtrack-test-reports"))
     env.update(extra)
     return env
 
@@ -23,6 +25,7 @@ def run_convtrack(
     return subprocess.run(
         [CONVTRACK, *args],
         env=convtrack_env(database_url, **extra),
+        stdin=subprocess.DEVNULL,  # never the terminal pytest may run in (cutover and rollback would ask)
         capture_output=True,
         text=True,
         timeout=timeout,
