@@ -45,18 +45,36 @@ class Lifecycle:
         return None if self.run is None else self.run.modified_on
 
 
-def read_lifecycle(settings: Settings) -> Lifecycle:
-    """The phase, read without creating or writing anything: a database without the event
-    store's tables (or an SQLite file that does not exist) is ``not_bootstrapped``."""
+def read_only_engine(settings: Settings) -> Engine | None:
+    """An engine that cannot write the tracker's database, or None when it is an SQLite
+    file that does not exist (opening it would create it)."""
     url = make_url(settings.database_url)
     in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if in_file and not Path(str(url.database)).exists():
+        return None
+    return make_engine(settings.database_url, read_only=True)
+
+
+def lifecycle_on(engine: Engine, events_table: str) -> Lifecycle:
+    """The phase read on ``engine``: without the event store's tables, ``not_bootstrapped``."""
+    if not inspect(engine).has_table(events_table):
         return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
-    engine = make_engine(settings.database_url, read_only=True)
+    recorder = SqlEventRecorder(engine, events_table)
     try:
-        if not inspect(engine).has_table(settings.events_table):
-            return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
-        run = ConversionTracker(SqlEventRecorder(engine, settings.events_table)).bootstrap_run()
-        return Lifecycle(phase_of(run), run)
+        run = ConversionTracker(recorder).bootstrap_run()
+    finally:
+        if recorder.read_engine is not engine:  # MariaDB: the command path's reads engine
+            recorder.read_engine.dispose()
+    return Lifecycle(phase_of(run), run)
+
+
+def read_lifecycle(settings: Settings) -> Lifecycle:
+    """The phase, read without creating or writing anything: a database without the event
+    store's tables (or an SQLite file that does not exist) is ``not_bootstrapped``."""
+    engine = read_only_engine(settings)
+    if engine is None:
+        return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
+    try:
+        return lifecycle_on(engine, settings.events_table)
     finally:
         engine.dispose()
