@@ -165,7 +165,7 @@ def test_every_command_in_every_phase_is_allowed_or_refused_with_exit_5_changing
                     problems.append(f"{case.label}: convtrack {' '.join(argv)} changed the database or created files")
                     before = snapshot(case, tmp_path)
     assert not problems, "\n".join(problems)
-    assert refused > 100
+    assert refused > 50
 
 
 @pytest.mark.slow
@@ -195,7 +195,7 @@ def assert_status_details(case: Case, facts: dict[str, Any]) -> None:
     if case.phase is not Phase.NOT_BOOTSTRAPPED:
         assert facts["entered_at"] and facts["bootstrap_time"] and facts["head"] > 0, facts
     if case.phase is Phase.BOOTSTRAPPED:
-        assert facts["counts"]["user_call_scores"] > 0 and projections["staging"]["lag"] >= 0, facts
+        assert facts["counts"]["score rows"] > 0 and projections["staging"]["lag"] >= 0, facts
     if case.phase is Phase.CUT_OVER:
         assert facts["legacy_label"] and history == ["cutover"] and "live" in projections, facts
     if case.phase is Phase.ROLLED_BACK:
