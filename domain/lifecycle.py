@@ -27,9 +27,9 @@ class Phase(enum.StrEnum):
 MEANING: dict[Phase, str] = {
     Phase.NOT_BOOTSTRAPPED: "no bootstrap has started; the legacy tables are live",
     Phase.BOOTSTRAPPING: "a bootstrap started and has not completed; the legacy tables are live",
-    Phase.BOOTSTRAPPED: "the bootstrap already completed; the legacy tables are still live",
+    Phase.BOOTSTRAPPED: "the bootstrap already completed; not cut over yet",
     Phase.CUT_OVER: "the tracker's tables are live",
-    Phase.ROLLED_BACK: "rolled back: the legacy tables are live again",
+    Phase.ROLLED_BACK: "a rollback brought (or, interrupted, is bringing) the legacy tables back",
 }
 
 NEXT_STEP: dict[Phase, str] = {
