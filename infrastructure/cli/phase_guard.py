@@ -61,7 +61,7 @@ def guarded(key: str, what: str, callback: Callable[..., Any]) -> Callable[..., 
 def leaf_commands(app: typer.Typer, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every subcommand as (its words, its typer CommandInfo), groups walked."""
     for info in app.registered_commands:
-        name = info.name or typer.main.get_command_name(info.callback.__name__)
+        name = info.name or typer.main.get_command_name(getattr(info.callback, "__name__", ""))
         yield (*path, name), info
     for group in app.registered_groups:
         assert group.typer_instance is not None and isinstance(group.name, str), "groups are named"

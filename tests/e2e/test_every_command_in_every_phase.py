@@ -188,7 +188,7 @@ def test_status_and_assess_write_nothing_in_any_phase_and_status_names_it(
 
 
 def assert_status_details(case: Case, facts: dict[str, Any]) -> None:
-    history = [next(iter(entry)) for entry in facts["history"]]
+    history = ["cutover" if "cutover" in entry else "rollback" for entry in facts["history"]]
     projections = {p["name"]: p for p in facts["projections"]}
     if case.phase in (Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING):
         assert facts["counts"] == {} and history == [], facts
