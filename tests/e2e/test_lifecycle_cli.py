@@ -101,3 +101,28 @@ def test_status_on_a_database_that_does_not_exist_yet_says_not_bootstrapped_and_
     assert facts["head"] is None and facts["projections"] == []
     text = run_convtrack(url, "status").stdout
     assert text.startswith("phase: not_bootstrapped") and f"next: {NEXT_STEP[Phase.NOT_BOOTSTRAPPED]}" in text
+
+
+def status_of(url: str) -> dict[str, object]:
+    done = run_convtrack(url, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    facts: dict[str, object] = json.loads(done.stdout)
+    return facts
+
+
+@pytest.mark.slow
+def test_the_runbook_walk_with_status_at_each_step(database_url: str, tmp_path: Path) -> None:
+    """An interrupted bootstrap (its start recorded) resumes; status follows every step."""
+    bring_to(database_url, Phase.BOOTSTRAPPING, users=12)
+    assert status_of(database_url)["phase"] == "bootstrapping"
+    extra = {"CONVTRACK_REPORTS_DIR": str(tmp_path)}
+    for step, phase in (("bootstrap", "bootstrapped"), ("verify", "bootstrapped"), ("cutover", "cut_over")):
+        done = run_convtrack(database_url, step, **extra)
+        assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
+        facts = status_of(database_url)
+        assert (facts["phase"], facts["next"]) == (phase, NEXT_STEP[Phase(phase)]), facts
+    assert facts["legacy_label"] and {p["name"] for p in facts["projections"]} >= {"live"}  # type: ignore[union-attr]
+    assert run_convtrack(database_url, "rollback").returncode == 0
+    text = run_convtrack(database_url, "status").stdout
+    assert text.startswith("phase: rolled_back") and "  rollback at position" in text, text
+    assert f"next: {NEXT_STEP[Phase.ROLLED_BACK]}" in text
