@@ -7,8 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, make_url
+from sqlalchemy.exc import ArgumentError
 
 from domain.bootstrap_run import BootstrapRun
+from domain.errors import InvalidValue
 from domain.lifecycle import Phase, phase_of
 from infrastructure.agents import AgentDirectory
 from infrastructure.application import ConversionTracker
@@ -47,12 +49,16 @@ class Lifecycle:
 
 def read_only_engine(settings: Settings) -> Engine | None:
     """An engine that cannot write the tracker's database, or None when it is an SQLite
-    file that does not exist (opening it would create it)."""
-    url = make_url(settings.database_url)
-    in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if in_file and not Path(str(url.database)).exists():
-        return None
-    return make_engine(settings.database_url, read_only=True)
+    file that does not exist (opening it would create it). A URL that cannot be used is
+    ``InvalidValue`` (exit 2), before anything is opened."""
+    try:
+        url = make_url(settings.database_url)
+        in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        if in_file and not Path(str(url.database)).exists():
+            return None
+        return make_engine(settings.database_url, read_only=True)
+    except (ArgumentError, ValueError) as error:  # unparsable, or a scheme make_engine does not support
+        raise InvalidValue("database URL", str(error)) from error
 
 
 def lifecycle_on(engine: Engine, events_table: str) -> Lifecycle:

@@ -126,3 +126,10 @@ def test_the_runbook_walk_with_status_at_each_step(database_url: str, tmp_path: 
     text = run_convtrack(database_url, "status").stdout
     assert text.startswith("phase: rolled_back") and "  rollback at position" in text, text
     assert f"next: {NEXT_STEP[Phase.ROLLED_BACK]}" in text
+
+
+def test_an_unusable_database_url_is_one_line_and_exit_2_before_the_phase_is_read() -> None:
+    for args in (("status",), ("verify",), ("sample-data", "--url", "postgresql://db/app")):
+        done = run_convtrack("not a url", *args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert refusal_line(done.stderr).startswith("error: database URL: "), done.stderr
