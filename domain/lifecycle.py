@@ -24,6 +24,14 @@ class Phase(enum.StrEnum):
     ROLLED_BACK = "rolled_back"
 
 
+MEANING: dict[Phase, str] = {
+    Phase.NOT_BOOTSTRAPPED: "no bootstrap has started; the legacy tables are live",
+    Phase.BOOTSTRAPPING: "a bootstrap started and has not completed; the legacy tables are live",
+    Phase.BOOTSTRAPPED: "the bootstrap already completed; not cut over yet",
+    Phase.CUT_OVER: "the tracker's tables are live",
+    Phase.ROLLED_BACK: "a rollback brought (or, interrupted, is bringing) the legacy tables back",
+}
+
 NEXT_STEP: dict[Phase, str] = {
     Phase.NOT_BOOTSTRAPPED: "run `convtrack assess`, then `convtrack bootstrap`",
     Phase.BOOTSTRAPPING: "run `convtrack bootstrap` again: it resumes where it stopped",
@@ -63,14 +71,18 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "project": frozenset({Phase.CUT_OVER}),
     "rebuild": frozenset({Phase.CUT_OVER}),
     "drop-retired": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),
-    "sample-data": frozenset({Phase.NOT_BOOTSTRAPPED}),
+    "sample-data": frozenset({Phase.NOT_BOOTSTRAPPED}),  # the phase of the database it fills (--url)
+    "demo": ALL,  # its own database under --workdir
     "serve": ALL,  # a running server follows the phase: commands and queries only while cut over
     "api-key": ALL,
     "command": AGENTS,  # the agents' commands: conversion, call, queue, score
 }
 
 
-def require(command: str, phase: Phase) -> None:
-    """Refuse ``command`` in ``phase`` (``WrongPhase``: exit 5, HTTP 503)."""
+def require(command: str, phase: Phase, what: str | None = None) -> None:
+    """Refuse ``command`` (a key of ``ALLOWED``; ``what`` names it for people, e.g. ``call
+    record``) in ``phase`` (``WrongPhase``: exit 5, HTTP 503)."""
     if phase not in ALLOWED[command]:
-        raise WrongPhase(f"{command} is not possible in phase {phase}; next: {NEXT_STEP[phase]}")
+        raise WrongPhase(
+            f"{what or command} is not possible in phase {phase} ({MEANING[phase]}); next: {NEXT_STEP[phase]}"
+        )

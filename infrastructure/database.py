@@ -45,12 +45,15 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     if parsed.database and parsed.database != ":memory:" and not read_only:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    if read_only and parsed.database and parsed.database != ":memory:":
+        _existing_file_only(engine, Path(parsed.database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        if not read_only:  # switching the journal mode writes the file
+            cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=60000")
@@ -64,6 +67,16 @@ def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _existing_file_only(engine: Engine, path: Path) -> None:
+    """A reader opens the file as a URI with ``mode=rw``: a missing file is an error
+    ("unable to open database file") instead of a new empty database."""
+
+    @event.listens_for(engine, "do_connect")
+    def _open_existing(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> None:
+        cargs[0] = f"{path.absolute().as_uri()}?mode=rw"
+        cparams["uri"] = True
 
 
 def _conversions() -> dict[Any, Any]:

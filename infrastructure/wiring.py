@@ -7,9 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, inspect, make_url
+from sqlalchemy.exc import ArgumentError
 
 from domain.bootstrap_run import BootstrapRun
-from domain.errors import WrongPhase
+from domain.errors import InvalidValue, WrongPhase
 from domain.lifecycle import NEXT_STEP, Phase, phase_of
 from infrastructure.agents import AgentDirectory
 from infrastructure.application import ConversionTracker
@@ -56,18 +57,40 @@ class Lifecycle:
         return None if self.run is None else self.run.modified_on
 
 
+def read_only_engine(settings: Settings) -> Engine | None:
+    """An engine that cannot write the tracker's database, or None when it is an SQLite
+    file that does not exist (opening it would create it). A URL that cannot be used is
+    ``InvalidValue`` (exit 2), before anything is opened."""
+    try:
+        url = make_url(settings.database_url)
+        in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        if in_file and not Path(str(url.database)).exists():
+            return None
+        return make_engine(settings.database_url, read_only=True)
+    except (ArgumentError, ValueError) as error:  # unparsable, or a scheme make_engine does not support
+        raise InvalidValue("database URL", str(error)) from error
+
+
+def lifecycle_on(engine: Engine, events_table: str) -> Lifecycle:
+    """The phase read on ``engine``: without the event store's tables, ``not_bootstrapped``."""
+    if not inspect(engine).has_table(events_table):
+        return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
+    recorder = SqlEventRecorder(engine, events_table)
+    try:
+        run = ConversionTracker(recorder).bootstrap_run()
+    finally:
+        if recorder.read_engine is not engine:  # MariaDB: the command path's reads engine
+            recorder.read_engine.dispose()
+    return Lifecycle(phase_of(run), run)
+
+
 def read_lifecycle(settings: Settings) -> Lifecycle:
     """The phase, read without creating or writing anything: a database without the event
     store's tables (or an SQLite file that does not exist) is ``not_bootstrapped``."""
-    url = make_url(settings.database_url)
-    in_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if in_file and not Path(str(url.database)).exists():
+    engine = read_only_engine(settings)
+    if engine is None:
         return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
-    engine = make_engine(settings.database_url, read_only=True)
     try:
-        if not inspect(engine).has_table(settings.events_table):
-            return Lifecycle(Phase.NOT_BOOTSTRAPPED, None)
-        run = ConversionTracker(SqlEventRecorder(engine, settings.events_table)).bootstrap_run()
-        return Lifecycle(phase_of(run), run)
+        return lifecycle_on(engine, settings.events_table)
     finally:
         engine.dispose()

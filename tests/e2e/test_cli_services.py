@@ -7,7 +7,9 @@ import json
 import pytest
 from sqlalchemy import text
 
+from domain.lifecycle import Phase
 from infrastructure.database import make_engine
+from tests.support.lifecycle import bring_to
 from tests.support.processes import run_convtrack
 
 
@@ -22,6 +24,7 @@ def error_lines(stderr: str) -> list[str]:
 
 @pytest.mark.slow
 def test_commands_print_json_and_bad_input_is_one_line_a_nonzero_exit_and_no_write(sqlite_url: str) -> None:
+    bring_to(sqlite_url, Phase.CUT_OVER)  # the agents' commands belong to a cut-over tracker
     enqueued = run_convtrack(
         sqlite_url,
         "queue",

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from domain import commands
+from domain.lifecycle import Phase
 from infrastructure.projections.parallel_replay import PartitionFailed
 from infrastructure.projections.rebuild import open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionRunner
@@ -22,6 +23,7 @@ from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.benchmarks.store_builder import fill_store
 from tests.integration.projections.test_runner import some_work, tracker_with_one_agent
+from tests.support.lifecycle import record_phase
 from tests.support.processes import run_convtrack, start_convtrack
 from tests.support.table_rows import rows_of
 
@@ -86,6 +88,7 @@ def _running(pid: int) -> bool:
 
 @pytest.mark.slow
 def test_a_rebuild_killed_during_its_parallel_replay_leaves_no_writer_behind_and_reruns(mariadb_url: str) -> None:
+    record_phase(mariadb_url, Phase.CUT_OVER)  # `convtrack rebuild` is for a cut-over tracker
     tracker = open_tracker(Settings(database_url=mariadb_url))
     engine = tracker.sql_recorder.engine
     live = open_live_tables(tracker)

@@ -10,17 +10,20 @@ import time
 import pytest
 from sqlalchemy import inspect
 
+from domain.lifecycle import Phase
 from infrastructure.projections import tracking
 from infrastructure.projections.rebuild import open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.integration.projections.test_runner import some_work
+from tests.support.lifecycle import record_phase
 from tests.support.processes import run_convtrack, start_convtrack
 from tests.support.table_rows import rows_of
 
 
 def test_a_rebuild_during_writes_equals_the_incrementally_kept_tables(database_url: str) -> None:
+    record_phase(database_url, Phase.CUT_OVER)  # drop-retired is for a cut-over tracker
     tracker = open_tracker(Settings(database_url=database_url))
     tables = open_live_tables(tracker)
     some_work(tracker, random.Random(3), 200)
@@ -65,6 +68,7 @@ def test_a_rebuild_during_writes_equals_the_incrementally_kept_tables(database_u
 
 @pytest.mark.slow
 def test_when_the_active_follower_is_killed_a_standby_takes_over_within_seconds(mariadb_url: str) -> None:
+    record_phase(mariadb_url, Phase.CUT_OVER)  # followers keep the live tables of a cut-over tracker
     tracker = open_tracker(Settings(database_url=mariadb_url))
     tables = open_live_tables(tracker)
     runner = ProjectionRunner(tracker, tables)

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import text
 
 from domain import commands
+from domain.lifecycle import Phase
 from infrastructure.application import ConversionTracker
 from infrastructure.projections.rebuild import open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionFailed, ProjectionRunner
 from infrastructure.projections.tables import TableNames, create_projection_tables
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.support.lifecycle import record_phase
 from tests.support.processes import run_convtrack, start_convtrack
 from tests.support.table_rows import rows_of
 
@@ -100,6 +102,7 @@ def test_run_once_catches_up_and_matches_a_replay_from_scratch(database_url: str
 
 
 def test_a_follower_killed_with_sigkill_again_and_again_resumes_without_loss(database_url: str) -> None:
+    record_phase(database_url, Phase.CUT_OVER)  # `convtrack project` follows a cut-over tracker
     tracker = open_tracker(Settings(database_url=database_url))
     tables = open_live_tables(tracker)
     rng = random.Random(7)
@@ -145,6 +148,7 @@ def test_read_your_writes_waits_until_the_position_is_applied(database_url: str)
 
 def test_an_event_that_cannot_be_applied_stops_the_runner_naming_its_position(database_url: str) -> None:
     tracker = tracker_with_one_agent(database_url)
+    record_phase(database_url, Phase.CUT_OVER)  # `convtrack project` follows a cut-over tracker
     engine = tracker.sql_recorder.engine
     tables = create_projection_tables(engine, TableNames.live(), None)
     runner = ProjectionRunner(tracker, tables)
