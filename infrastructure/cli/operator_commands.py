@@ -21,13 +21,12 @@ from bootstrap.reports import SignOff, to_json, verify_report_body, verify_repor
 from bootstrap.sample_data import generate
 from bootstrap.signoff import signed_verify
 from domain.errors import ConvTrackError
-from domain.lifecycle import require
 from infrastructure.cli.confirmation import confirm, pause_point
 from infrastructure.cli.errors import fail
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
 from infrastructure.settings import Settings
-from infrastructure.wiring import open_tracker, open_tracker_read_only, read_lifecycle
+from infrastructure.wiring import open_tracker, open_tracker_read_only
 
 console = Console()
 err = Console(stderr=True)
@@ -153,8 +152,8 @@ def _signed(signoff: SignOff, directory: Path, title: str) -> Iterator[None]:
 
 
 def _confirmed(command: str, settings: Settings, yes: bool) -> None:
-    """The phase allows ``command`` and the operator confirmed it (nothing written before)."""
-    require(command, read_lifecycle(settings).phase)
+    """The operator confirmed ``command`` (nothing written before; the phase guard of
+    ``cli/phase_guard.py`` has already checked the phase)."""
     confirm(command, settings.database_url, yes)
 
 
