@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import BINARY, Connection, cast, func, select
 
+from bootstrap import preflight
 from bootstrap.legacy_source import LegacySource
 from bootstrap.seeders import choose_seeder
 from domain.values import INT_MAX, INT_MIN, EntryStatus, QueueType
@@ -33,46 +34,26 @@ class Assessment:
     scores_at_integer_limits: int = 0
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # what would stop the bootstrap (preflight)
     estimated_seconds: float = 0.0
     estimate_basis: str = ""
 
 
-REFERENCE = {
-    "user_call_scores": {
-        "id",
-        "user_id",
-        "current_score",
-        "total_attempts",
-        "last_call_outcome",
-        "last_call_at",
-        "created_at",
-        "updated_at",
-    },
-    "call_queue": {
-        "id",
-        "user_id",
-        "queue_type",
-        "priority_score",
-        "status",
-        "assigned_to_agent_id",
-        "assigned_at",
-        "queue_reason",
-        "created_at",
-        "updated_at",
-    },
-}
-
-
 def assess(source: LegacySource) -> Assessment:
+    """What the legacy tables hold, what the migration does with it, and what would stop
+    the bootstrap (``blockers``: the bootstrap refuses until each is fixed)."""
     source.require_tables()
     result = Assessment()
+    found = preflight.blockers(source, preflight.target_of(source.url, source))
+    result.blockers = [b.message for b in found]
     with source.snapshot() as conn:
         for name in ("agents", "user_call_scores", "call_queue", "call_sessions"):
             if source.has_table(name):
                 result.counts[name] = source.count(conn, name)
-        _queue_vocabulary(result, source, conn)
-        _users_on_one_side(result, source, conn)
-        result.scores_at_integer_limits = _scores_at_integer_limits(source, conn)
+        if not any(b.check == preflight.MISSING_COLUMN for b in found):  # the findings read those columns
+            _queue_vocabulary(result, source, conn)
+            _users_on_one_side(result, source, conn)
+            result.scores_at_integer_limits = _scores_at_integer_limits(source, conn)
     result.extra_columns = _extra_columns(source)
     _warn(result)
     _estimate(result, source)
@@ -128,7 +109,7 @@ def _scores_at_integer_limits(source: LegacySource, conn: Connection) -> int:
 def _extra_columns(source: LegacySource) -> dict[str, list[str]]:
     """Legacy columns the reference schema does not list, per table (they travel too)."""
     found: dict[str, list[str]] = {}
-    for name, known in REFERENCE.items():
+    for name, known in preflight.REFERENCE.items():
         extra = [c["name"] for c in source.columns(name) if c["name"] not in known]
         if extra:
             found[name] = extra

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, func, inspect, or_, select, text
+from sqlalchemy.types import NullType, TypeEngine
 
 from bootstrap.sql_text import quote_name
 from domain.bootstrap_run import BootstrapRun
@@ -69,7 +70,9 @@ class LegacySource:
     def table(self, name: str) -> Table:
         if name not in self._tables:
             metadata = MetaData()
-            columns = [Column(c["name"], sa_type(c["type"]), primary_key=c["name"] == "id") for c in self.columns(name)]
+            columns = [
+                Column(c["name"], _read_type(c["type"]), primary_key=c["name"] == "id") for c in self.columns(name)
+            ]
             self._tables[name] = Table(name, metadata, *columns)
         return self._tables[name]
 
@@ -134,6 +137,22 @@ class LegacySource:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def carried_exactly(declared: str) -> bool:
+    """Whether the tracker reads and writes values of this column type exactly."""
+    try:
+        sa_type(declared)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_type(declared: str) -> TypeEngine[Any]:
+    """The column's exact type; a type the tracker cannot carry gets no type at all, so
+    ``assess`` and the preflight can still count rows (``preflight`` refuses such a column
+    before any value of it is read)."""
+    return sa_type(declared) if carried_exactly(declared) else NullType()
 
 
 def _after(columns: list[Any], last: tuple[Any, ...]) -> Any:
