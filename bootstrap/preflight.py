@@ -234,8 +234,11 @@ def _ids_where(conn: Connection, table: Any, key: Any, where: Any) -> tuple[list
 
 
 def _null_values(source: LegacySource, conn: Connection) -> list[Blocker]:
+    """NULL in a column every row needs (checked only where the legacy column allows NULL)."""
     found = []
     for table_name, column in REQUIRED_VALUES:
+        if not any(c["name"] == column and c["nullable"] for c in source.columns(table_name)):
+            continue
         table = source.table(table_name)
         ids, total = _ids_where(conn, table, table.c.id, table.c[column].is_(None))
         if total:
@@ -249,6 +252,10 @@ def _null_values(source: LegacySource, conn: Connection) -> list[Blocker]:
 
 
 def _duplicate_users(source: LegacySource, conn: Connection) -> list[Blocker]:
+    """Several score rows of one user (checked only where no unique index forbids them)."""
+    indexes = inspect(source.engine).get_indexes("user_call_scores")
+    if any(ix.get("unique") and ix.get("column_names") == ["user_id"] for ix in indexes):
+        return []
     scores = source.table("user_call_scores")
     repeated = select(scores.c.user_id).group_by(scores.c.user_id).having(func.count() > 1).subquery()
     total = int(conn.execute(select(func.count()).select_from(repeated)).scalar() or 0)
@@ -300,30 +307,34 @@ def _long_callback_reasons(source: LegacySource, conn: Connection) -> list[Block
 
 
 def _zero_dates(source: LegacySource, conn: Connection) -> list[Blocker]:
-    """MariaDB/MySQL zero dates (0000-00-00, or a zero month or day) and years before 1000."""
+    """MariaDB/MySQL zero dates (0000-00-00, or a zero month or day) and years before 1000:
+    one counting pass per table over all its date columns, then the rows of those that have any."""
     found = []
     for table in MIGRATED_TABLES:
-        for column in source.columns(table):
-            if base_type(column["type"])[0] not in _DATES:
-                continue
-            name = quote_name(column["name"])
-            bad = f"{name} IS NOT NULL AND (YEAR({name}) < 1000 OR MONTH({name}) = 0 OR DAYOFMONTH({name}) = 0)"
-            total = int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {quote_name(table)} WHERE {bad}").scalar() or 0)
+        dates = [c["name"] for c in source.columns(table) if base_type(c["type"])[0] in _DATES]
+        if not dates:
+            continue
+        bad = {name: _zero_date(quote_name(name)) for name in dates}
+        sums = ", ".join(f"SUM({condition})" for condition in bad.values())
+        totals = conn.exec_driver_sql(f"SELECT {sums} FROM {quote_name(table)}").one()
+        for (name, condition), total in zip(bad.items(), totals, strict=True):
             if not total:
                 continue
-            ids = list(
-                conn.exec_driver_sql(
-                    f"SELECT id FROM {quote_name(table)} WHERE {bad} ORDER BY id LIMIT {NAMED}"
-                ).scalars()
-            )
+            ids = conn.exec_driver_sql(
+                f"SELECT id FROM {quote_name(table)} WHERE {condition} ORDER BY id LIMIT {NAMED}"
+            ).scalars()
             found.append(
                 Blocker(
                     "zero date",
-                    f"{total} {table} rows have a zero or pre-1000 {column['name']} ({_rows(ids, total)}): "
+                    f"{int(total)} {table} rows have a zero or pre-1000 {name} ({_rows(list(ids), int(total))}): "
                     "set a real date or NULL (where the column allows it) before bootstrapping",
                 )
             )
     return found
+
+
+def _zero_date(name: str) -> str:
+    return f"({name} IS NOT NULL AND (YEAR({name}) < 1000 OR MONTH({name}) = 0 OR DAYOFMONTH({name}) = 0))"
 
 
 def _exact(source: LegacySource, column: Any) -> Any:
