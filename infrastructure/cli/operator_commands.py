@@ -116,9 +116,10 @@ def _print_plan(plan: BootstrapPlan) -> None:
     for key, value in plan.counts.items():
         table.add_row(key, f"{value:,}")
     console.print(table)
-    console.print(f"the bootstrap would seed by the {plan.choice.describe()}, then build the staging tables")
+    console.print(f"would seed by the {plan.choice.describe()}")
+    console.print("then build the staging tables")
     if plan.resumed:
-        console.print("it would resume an interrupted bootstrap: rows already stored are skipped")
+        console.print("would resume an interrupted bootstrap (rows stored are skipped)")
 
 
 def verify_command(
