@@ -23,6 +23,7 @@ from bootstrap.sql_text import quote_name
 from domain.errors import OperationRefused
 from domain.values import QueueType
 from infrastructure.database import is_sqlite, make_engine
+from infrastructure.projections import legacy_ddl
 from infrastructure.projections.column_types import base_type
 
 # the columns of the reference schema: the migration reads each of them
@@ -50,8 +51,10 @@ REFERENCE = {
         "updated_at",
     ),
 }
-# a legacy callback's queue_reason becomes callback_reason, a TEXT column (legacy_ddl.GUIDE_ALTERS)
-CALLBACK_REASON_MAX_BYTES = 65_535
+TEXT_BYTES = {"tinytext": 255, "text": 65_535, "mediumtext": 16_777_215, "longtext": 4_294_967_295}
+# a legacy callback's queue_reason becomes callback_reason, as the guide adds it (TEXT)
+CALLBACK_REASON_TYPE = next(t for n, t, _, _ in legacy_ddl.GUIDE_NEW_COLUMNS["call_queue"] if n == "callback_reason")
+CALLBACK_REASON_MAX_BYTES = TEXT_BYTES[CALLBACK_REASON_TYPE]
 # columns every row needs a value in (the aggregate ids and the queue type derive from them)
 REQUIRED_VALUES = (("call_queue", "queue_type"), ("call_queue", "user_id"), ("user_call_scores", "user_id"))
 MISSING_COLUMN = "missing column"
@@ -301,7 +304,7 @@ def _long_callback_reasons(source: LegacySource, conn: Connection) -> list[Block
             "callback reason too long",
             f"{total} callback rows have a queue_reason over {CALLBACK_REASON_MAX_BYTES:,} bytes "
             f"({_rows(ids, total)}): "
-            "it becomes callback_reason, a TEXT column; shorten it before bootstrapping",
+            f"it becomes callback_reason, a {CALLBACK_REASON_TYPE.upper()} column; shorten it before bootstrapping",
         )
     ]
 
