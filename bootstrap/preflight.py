@@ -16,7 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BINARY, Connection, Engine, LargeBinary, bindparam, cast, func, inspect, make_url, select, text
+from sqlalchemy import (
+    BINARY,
+    Connection,
+    Engine,
+    LargeBinary,
+    bindparam,
+    cast,
+    func,
+    inspect,
+    literal,
+    make_url,
+    select,
+    text,
+)
 
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, carried_exactly
 from bootstrap.sql_text import quote_name
@@ -294,7 +307,7 @@ def _unknown_agents(source: LegacySource, conn: Connection) -> list[Blocker]:
 
 def _long_callback_reasons(source: LegacySource, conn: Connection) -> list[Blocker]:
     queue = source.table("call_queue")
-    is_callback = _exact(source, queue.c.queue_type) == QueueType.LEGACY_CALLBACK
+    is_callback = _exact(source, queue.c.queue_type) == _exact(source, literal(QueueType.LEGACY_CALLBACK))
     too_long = is_callback & (func.length(cast(queue.c.queue_reason, LargeBinary())) > CALLBACK_REASON_MAX_BYTES)
     ids, total = _ids_where(conn, queue, queue.c.id, too_long)
     if not total:

@@ -54,7 +54,8 @@ def everything(url: str) -> tuple[set[str], set[str]]:
         if is_sqlite(engine):
             return tables, set()
         with engine.connect() as conn:
-            siblings = {str(n) for n in conn.exec_driver_sql(f"SHOW DATABASES LIKE '{engine.url.database}_ct_%'")}
+            found = conn.execute(text("SHOW DATABASES LIKE :p"), {"p": f"{engine.url.database}_ct_%"}).scalars()
+            siblings = {str(n) for n in found}
         return tables, siblings
     finally:
         engine.dispose()
