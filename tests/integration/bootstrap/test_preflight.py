@@ -202,6 +202,7 @@ def test_cutover_can_refuse_a_trigger_by_name(mariadb_url: str) -> None:
         refuse_if_triggers(make_engine(mariadb_url))
 
 
+@pytest.mark.slow
 def test_a_refused_bootstrap_runs_once_the_data_is_fixed_and_verify_passes(database_url: str, tmp_path: Path) -> None:
     ids = legacy(database_url)
     run_sql(database_url, ["UPDATE call_queue SET assigned_to_agent_id = 999 WHERE id = '{q}'"], ids)
