@@ -8,13 +8,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from bootstrap.assess import assess
+from bootstrap.bootstrapper import Bootstrapper
 from bootstrap.legacy_source import LegacySource
 from bootstrap.preflight import refuse_if_triggers
 from bootstrap.sample_data import generate
 from domain.errors import OperationRefused
+from domain.lifecycle import Phase
 from infrastructure.database import is_sqlite, make_engine
+from infrastructure.projections.runner import ProjectionFailed
+from infrastructure.settings import Settings
+from infrastructure.wiring import open_tracker, read_lifecycle
 from tests.support.processes import run_convtrack
 
 USERS = 100
@@ -216,6 +222,35 @@ def test_a_refused_bootstrap_runs_once_the_data_is_fixed_and_verify_passes(datab
         ids,
     )
     assert not assess(LegacySource(database_url)).blockers
+    done = run_convtrack(database_url, "bootstrap")
+    assert done.returncode == 0, done.stderr
+    verified = run_convtrack(database_url, "verify", "--reports-dir", str(tmp_path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+@pytest.mark.slow
+def test_a_bootstrap_stopped_by_bad_data_after_it_started_resumes_once_the_data_is_fixed(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The preflight passed, then an agent went missing: the staging rows stop at the
+    foreign key (SQLite: the projection, exit 7; MariaDB: the server path's staging
+    insert), the run is not completed, and a rerun after the agent is back finishes it."""
+    ids = legacy(database_url)
+    settings = Settings(database_url=database_url)
+    bootstrapper = Bootstrapper(open_tracker(settings), LegacySource(database_url))
+    plan = bootstrapper.plan()
+    run_sql(database_url, ["UPDATE call_queue SET assigned_to_agent_id = 999 WHERE id = '{q}'"], ids)
+    with pytest.raises((ProjectionFailed, IntegrityError), match="(FOREIGN KEY|foreign key) constraint fail"):
+        bootstrapper.run(plan=plan)
+    assert read_lifecycle(settings).phase is Phase.BOOTSTRAPPING
+    run_sql(
+        database_url,
+        [
+            "INSERT INTO agents (id, name, email, is_active, created_at) "
+            "VALUES (999, 'Late', 'late@example.com', 1, '2024-01-01 00:00:00.000')"
+        ],
+        ids,
+    )
     done = run_convtrack(database_url, "bootstrap")
     assert done.returncode == 0, done.stderr
     verified = run_convtrack(database_url, "verify", "--reports-dir", str(tmp_path))
