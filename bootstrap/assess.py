@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BINARY, Connection, cast, func, select
+from sqlalchemy import Connection, func, select
 
 from bootstrap import preflight
-from bootstrap.legacy_source import LegacySource
+from bootstrap.legacy_source import LegacySource, exact
 from bootstrap.seeders import choose_seeder
 from domain.values import INT_MAX, INT_MIN, EntryStatus, QueueType
-from infrastructure.database import is_sqlite
 
 KNOWN_QUEUE_TYPES = QueueType.ALL | {QueueType.LEGACY_CALLBACK}
 KNOWN_STATUSES = {EntryStatus.PENDING, EntryStatus.ASSIGNED, EntryStatus.COMPLETED, EntryStatus.CANCELLED}
@@ -63,7 +62,7 @@ def assess(source: LegacySource) -> Assessment:
 def _queue_vocabulary(result: Assessment, source: LegacySource, conn: Connection) -> None:
     """Queue rows by type and status (as bytes), callbacks, unknown values, users with several pending."""
     queue = source.table("call_queue")
-    queue_type, status = _exact(source, queue.c.queue_type), _exact(source, queue.c.status)
+    queue_type, status = exact(source, queue.c.queue_type), exact(source, queue.c.status)
     grouped = conn.execute(
         select(queue_type, status, func.count()).group_by(queue_type, status).order_by(queue_type, status)
     ).all()
@@ -131,12 +130,6 @@ def _estimate(result: Assessment, source: LegacySource) -> None:
 
 def _count(conn: Connection, query: Any) -> int:
     return int(conn.execute(query).scalar() or 0)
-
-
-def _exact(source: LegacySource, column: Any) -> Any:
-    """Group by the bytes (as the domain compares), not by MySQL's _ci collation, which
-    would fold 'Callback' and 'callback ' into 'callback'."""
-    return column if is_sqlite(source.engine) else cast(column, BINARY())
 
 
 def _text(value: Any) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, func, inspect, or_, select, text
+from sqlalchemy import BINARY, Column, Connection, Engine, MetaData, Table, and_, cast, func, inspect, or_, select, text
 from sqlalchemy.types import NullType, TypeEngine
 
 from bootstrap.sql_text import quote_name
@@ -137,6 +137,12 @@ class LegacySource:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def exact(source: LegacySource, column: Any) -> Any:
+    """``column`` compared by its bytes (as the domain compares), not by MySQL's _ci
+    collation, which would fold 'Callback' and 'callback ' into 'callback'."""
+    return column if is_sqlite(source.engine) else cast(column, BINARY())
 
 
 def carried_exactly(declared: str) -> bool:

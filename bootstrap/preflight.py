@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    BINARY,
     Connection,
     Engine,
     LargeBinary,
@@ -31,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 
-from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, carried_exactly
+from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, carried_exactly, exact
 from bootstrap.sql_text import quote_name
 from domain.errors import OperationRefused
 from domain.values import QueueType
@@ -307,7 +306,7 @@ def _unknown_agents(source: LegacySource, conn: Connection) -> list[Blocker]:
 
 def _long_callback_reasons(source: LegacySource, conn: Connection) -> list[Blocker]:
     queue = source.table("call_queue")
-    is_callback = _exact(source, queue.c.queue_type) == _exact(source, literal(QueueType.LEGACY_CALLBACK))
+    is_callback = exact(source, queue.c.queue_type) == exact(source, literal(QueueType.LEGACY_CALLBACK))
     too_long = is_callback & (func.length(cast(queue.c.queue_reason, LargeBinary())) > CALLBACK_REASON_MAX_BYTES)
     ids, total = _ids_where(conn, queue, queue.c.id, too_long)
     if not total:
@@ -351,8 +350,3 @@ def _zero_dates(source: LegacySource, conn: Connection) -> list[Blocker]:
 
 def _zero_date(name: str) -> str:
     return f"({name} IS NOT NULL AND (YEAR({name}) < 1000 OR MONTH({name}) = 0 OR DAYOFMONTH({name}) = 0))"
-
-
-def _exact(source: LegacySource, column: Any) -> Any:
-    """Compare the bytes (as the domain does), not by MySQL's _ci collation."""
-    return column if is_sqlite(source.engine) else cast(column, BINARY())
