@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import BINARY, Connection, cast, func, select
+from sqlalchemy import Connection, func, select
 
-from bootstrap.legacy_source import LegacySource
+from bootstrap import preflight
+from bootstrap.legacy_source import LegacySource, exact
 from bootstrap.seeders import choose_seeder
 from domain.values import INT_MAX, INT_MIN, EntryStatus, QueueType
-from infrastructure.database import is_sqlite
 
 KNOWN_QUEUE_TYPES = QueueType.ALL | {QueueType.LEGACY_CALLBACK}
 KNOWN_STATUSES = {EntryStatus.PENDING, EntryStatus.ASSIGNED, EntryStatus.COMPLETED, EntryStatus.CANCELLED}
@@ -33,46 +33,26 @@ class Assessment:
     scores_at_integer_limits: int = 0
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)  # what would stop the bootstrap (preflight)
     estimated_seconds: float = 0.0
     estimate_basis: str = ""
 
 
-REFERENCE = {
-    "user_call_scores": {
-        "id",
-        "user_id",
-        "current_score",
-        "total_attempts",
-        "last_call_outcome",
-        "last_call_at",
-        "created_at",
-        "updated_at",
-    },
-    "call_queue": {
-        "id",
-        "user_id",
-        "queue_type",
-        "priority_score",
-        "status",
-        "assigned_to_agent_id",
-        "assigned_at",
-        "queue_reason",
-        "created_at",
-        "updated_at",
-    },
-}
-
-
 def assess(source: LegacySource) -> Assessment:
+    """What the legacy tables hold, what the migration does with it, and what would stop
+    the bootstrap (``blockers``: the bootstrap refuses until each is fixed)."""
     source.require_tables()
     result = Assessment()
+    found = preflight.blockers(source, preflight.target_of(source.url, source))
+    result.blockers = [b.message for b in found]
     with source.snapshot() as conn:
         for name in ("agents", "user_call_scores", "call_queue", "call_sessions"):
             if source.has_table(name):
                 result.counts[name] = source.count(conn, name)
-        _queue_vocabulary(result, source, conn)
-        _users_on_one_side(result, source, conn)
-        result.scores_at_integer_limits = _scores_at_integer_limits(source, conn)
+        if not any(b.check == preflight.MISSING_COLUMN for b in found):  # the findings read those columns
+            _queue_vocabulary(result, source, conn)
+            _users_on_one_side(result, source, conn)
+            result.scores_at_integer_limits = _scores_at_integer_limits(source, conn)
     result.extra_columns = _extra_columns(source)
     _warn(result)
     _estimate(result, source)
@@ -82,7 +62,7 @@ def assess(source: LegacySource) -> Assessment:
 def _queue_vocabulary(result: Assessment, source: LegacySource, conn: Connection) -> None:
     """Queue rows by type and status (as bytes), callbacks, unknown values, users with several pending."""
     queue = source.table("call_queue")
-    queue_type, status = _exact(source, queue.c.queue_type), _exact(source, queue.c.status)
+    queue_type, status = exact(source, queue.c.queue_type), exact(source, queue.c.status)
     grouped = conn.execute(
         select(queue_type, status, func.count()).group_by(queue_type, status).order_by(queue_type, status)
     ).all()
@@ -128,7 +108,7 @@ def _scores_at_integer_limits(source: LegacySource, conn: Connection) -> int:
 def _extra_columns(source: LegacySource) -> dict[str, list[str]]:
     """Legacy columns the reference schema does not list, per table (they travel too)."""
     found: dict[str, list[str]] = {}
-    for name, known in REFERENCE.items():
+    for name, known in preflight.REFERENCE.items():
         extra = [c["name"] for c in source.columns(name) if c["name"] not in known]
         if extra:
             found[name] = extra
@@ -150,12 +130,6 @@ def _estimate(result: Assessment, source: LegacySource) -> None:
 
 def _count(conn: Connection, query: Any) -> int:
     return int(conn.execute(query).scalar() or 0)
-
-
-def _exact(source: LegacySource, column: Any) -> Any:
-    """Group by the bytes (as the domain compares), not by MySQL's _ci collation, which
-    would fold 'Callback' and 'callback ' into 'callback'."""
-    return column if is_sqlite(source.engine) else cast(column, BINARY())
 
 
 def _text(value: Any) -> Any:

@@ -8,7 +8,11 @@ Two paths write the same events, chosen by ``seeders.choose_seeder``: the server
 (``server_seed``: the database builds them, when legacy and tracker share a MariaDB/MySQL
 database) and the Python path (``python_seed``: the domain makes them from one consistent
 snapshot, batched through the recorder). Then the run builds the staging tables from the
-events (the projection runner: exactly once, resumable).
+events (the projection runner: exactly once, resumable), and only then records the run as
+completed, so a run killed while projecting resumes the projection on a rerun.
+
+Before anything is created or written, ``plan_bootstrap`` refuses what would stop the run
+(``preflight``) and says what the run will do: the dry run is just the plan.
 """
 
 from __future__ import annotations
@@ -20,19 +24,25 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy import distinct, func, select
+
+from bootstrap import preflight
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
 from bootstrap.python_seed import PythonSeeder
 from bootstrap.seeders import Progress, Seeder, SeederChoice, choose_seeder
 from bootstrap.server_seed import STAGING, ServerSeeder
 from domain.bootstrap_run import BootstrapRun
+from domain.call_queue_entry import CallQueueEntry
 from domain.errors import OperationRefused
 from domain.legacy_schema import LegacySchema
+from domain.user_call_score import UserCallScore
 from domain.values import utc_now
 from infrastructure.application import ConversionTracker
+from infrastructure.database import make_engine
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tables import ProjectionTables, TableNames, create_projection_tables
 
-__all__ = ["STAGING", "Bootstrapper", "BootstrapReport", "ProgressBars"]
+__all__ = ["STAGING", "BootstrapPlan", "Bootstrapper", "BootstrapReport", "ProgressBars", "plan_bootstrap"]
 
 
 class ProgressBars(Protocol):
@@ -48,13 +58,64 @@ def _no_bar(description: str, *, unit: str) -> Iterator[Progress]:
 
 @dataclass
 class BootstrapReport:
-    dry_run: bool
     resumed: bool = False
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     position: int = 0
     path: str = ""
     seconds: dict[str, float] = field(default_factory=dict)  # "seeding", "projecting"
     projected: int = 0  # events the staging projection applied
+
+
+@dataclass(frozen=True)
+class BootstrapPlan:
+    """What the run will do, found without writing anything: the path (and why), whether
+    it resumes an interrupted run, and what it will write (``would write …``)."""
+
+    choice: SeederChoice
+    resumed: bool
+    counts: dict[str, int]
+
+
+def plan_bootstrap(
+    tracker_url: str, source: LegacySource, run: BootstrapRun | None, *, in_server: bool = True
+) -> BootstrapPlan:
+    """Refuse (exit 5) a completed bootstrap, missing legacy tables and anything the
+    preflight finds, before anything is created or written; else say what the run will do.
+    ``run`` is the stored BootstrapRun (None before the first bootstrap)."""
+    _refuse_if_completed(run)
+    source.require_tables()
+    preflight.refuse_if_blocked(source, preflight.target_of(tracker_url, source))
+    engine = make_engine(tracker_url, read_only=True)  # nothing connects: the URL decides
+    try:
+        choice = choose_seeder(engine, source, in_server=in_server)
+    finally:
+        engine.dispose()
+    return BootstrapPlan(choice, run is not None, _would_write(source))
+
+
+def _would_write(source: LegacySource) -> dict[str, int]:
+    scores, queue = source.table("user_call_scores"), source.table("call_queue")
+    orphan_users = select(func.count(distinct(queue.c.user_id))).where(~queue.c.user_id.in_(select(scores.c.user_id)))
+    with source.snapshot() as conn:
+        score_rows = source.count(conn, "user_call_scores")
+        queue_rows = source.count(conn, "call_queue")
+        orphans = int(conn.execute(orphan_users).scalar() or 0)
+    return {
+        "score rows": score_rows,
+        "queue rows": queue_rows,
+        "users without a score row": orphans,
+        f"would write {CallQueueEntry.__name__} events": queue_rows,
+        f"would write {UserCallScore.__name__} events": score_rows + orphans,
+        f"would write {BootstrapRun.__name__} and {LegacySchema.__name__} events": 3,
+    }
+
+
+def _refuse_if_completed(run: BootstrapRun | None) -> None:
+    if run is not None and run.completed:
+        raise OperationRefused(
+            "the bootstrap already completed (it runs once); nothing was changed. "
+            "Next: `convtrack verify`, then `convtrack cutover`"
+        )
 
 
 def capture_schema(source: LegacySource) -> LegacySchema:
@@ -77,57 +138,53 @@ class Bootstrapper:
 
     # ------------------------------------------------------------------ the run
 
-    def run(self, *, dry_run: bool = False, progress_bars: ProgressBars | None = None) -> BootstrapReport:
+    def plan(self) -> BootstrapPlan:
+        url = self.recorder.engine.url.render_as_string(hide_password=False)
+        return plan_bootstrap(url, self.source, self.tracker.bootstrap_run(), in_server=self.in_server)
+
+    def run(self, *, plan: BootstrapPlan | None = None, progress_bars: ProgressBars | None = None) -> BootstrapReport:
         """The whole bootstrap: one seed event per legacy row (resuming an interrupted run),
-        the run recorded as completed, then the staging tables built from the events.
-        A dry run writes nothing and counts what it would write."""
+        the staging tables built from the events, then the run recorded as completed: a
+        run killed anywhere before that resumes on a rerun. ``plan`` (``plan_bootstrap``,
+        made before the tracker's tables were created) is made here when not given."""
         bars = progress_bars or _no_bar
-        run, resumed = self._start(dry_run)
-        report = BootstrapReport(dry_run=dry_run, resumed=resumed)
-        choice = choose_seeder(self.recorder.engine, self.source, dry_run=dry_run, in_server=self.in_server)
-        report.path = choice.describe()
+        plan = plan or self.plan()
+        run = self._start()
+        report = BootstrapReport(resumed=plan.resumed, path=plan.choice.describe())
         total = sum(int(run.legacy_counts.get(name, 0)) for name in MIGRATED_TABLES)
         started = time.perf_counter()
-        seeder = self._seeder(choice, run, dry_run)
-        with bars("seeding events" if not dry_run else "dry run", unit="rows") as progress:
+        seeder = self._seeder(plan.choice, run)
+        with bars("seeding events", unit="rows") as progress:
             seeder.seed(report.counts, progress, total)
-        if dry_run:
-            return report
         seeder.confirm_legacy_unchanged()
-        run.complete({k: int(v) for k, v in report.counts.items()})
-        self.tracker.save(run)
-        report.position = self.recorder.max_notification_id() or 0
         seeded = time.perf_counter()
         with bars("projecting staging tables", unit="events") as progress:
             report.projected = self._project_staging(progress)
+        run.complete({k: int(v) for k, v in report.counts.items()})
+        self.tracker.save(run)
+        report.position = self.recorder.max_notification_id() or 0
         report.seconds = {"seeding": seeded - started, "projecting": time.perf_counter() - seeded}
         return report
 
-    def _start(self, dry_run: bool) -> tuple[BootstrapRun, bool]:
+    def _start(self) -> BootstrapRun:
         """The stored run (resumed), or a new one: its bootstrap time, the legacy checksums
-        and counts, and the legacy schema, saved unless a dry run. Refuses a completed run."""
+        and counts, and the legacy schema. Refuses a completed run."""
         run = self.tracker.bootstrap_run()
-        if run is not None and run.completed:
-            raise OperationRefused(
-                "the bootstrap already completed (it runs once); nothing was changed. "
-                "Next: `convtrack verify`, then `convtrack cutover`"
-            )
-        self.source.require_tables()
+        _refuse_if_completed(run)
         if run is not None:
-            return run, True
+            return run
         checksums = {name: self.source.checksum(name) for name in MIGRATED_TABLES}
         with self.source.snapshot() as conn:
             counts = {name: self.source.count(conn, name) for name in MIGRATED_TABLES}
         run = BootstrapRun.start(bootstrap_time=utc_now(), legacy_checksums=checksums, legacy_counts=counts)
-        if not dry_run:
-            self.tracker.save(capture_schema(self.source), run)
-        return run, False
+        self.tracker.save(capture_schema(self.source), run)
+        return run
 
-    def _seeder(self, choice: SeederChoice, run: BootstrapRun, dry_run: bool) -> Seeder:
+    def _seeder(self, choice: SeederChoice, run: BootstrapRun) -> Seeder:
         if choice.in_server:
             staging = self._staging_tables()
             return ServerSeeder(self.tracker, self.source, run, staging, batch_size=self.batch_size)
-        return PythonSeeder(self.tracker, self.source, run, batch_size=self.batch_size, dry_run=dry_run)
+        return PythonSeeder(self.tracker, self.source, run, batch_size=self.batch_size)
 
     def _project_staging(self, progress: Progress | None = None) -> int:
         """Build the staging tables from the events (exactly once, resumable)."""

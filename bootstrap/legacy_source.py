@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, MetaData, Table, and_, func, inspect, or_, select, text
+from sqlalchemy import BINARY, Column, Connection, Engine, MetaData, Table, and_, cast, func, inspect, or_, select, text
+from sqlalchemy.types import NullType, TypeEngine
 
 from bootstrap.sql_text import quote_name
 from domain.bootstrap_run import BootstrapRun
@@ -69,7 +70,9 @@ class LegacySource:
     def table(self, name: str) -> Table:
         if name not in self._tables:
             metadata = MetaData()
-            columns = [Column(c["name"], sa_type(c["type"]), primary_key=c["name"] == "id") for c in self.columns(name)]
+            columns = [
+                Column(c["name"], _read_type(c["type"]), primary_key=c["name"] == "id") for c in self.columns(name)
+            ]
             self._tables[name] = Table(name, metadata, *columns)
         return self._tables[name]
 
@@ -139,6 +142,28 @@ def table_checksum(engine: Engine, quoted: str) -> str:
         for row in conn.exec_driver_sql(f"SELECT * FROM {quoted} ORDER BY rowid"):
             digest.update(repr(tuple(row)).encode("utf-8"))
         return f"sha256:{digest.hexdigest()}"
+
+
+def exact(source: LegacySource, column: Any) -> Any:
+    """``column`` compared by its bytes (as the domain compares), not by MySQL's _ci
+    collation, which would fold 'Callback' and 'callback ' into 'callback'."""
+    return column if is_sqlite(source.engine) else cast(column, BINARY())
+
+
+def carried_exactly(declared: str) -> bool:
+    """Whether the tracker reads and writes values of this column type exactly."""
+    try:
+        sa_type(declared)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_type(declared: str) -> TypeEngine[Any]:
+    """The column's exact type; a type the tracker cannot carry gets no type at all, so
+    ``assess`` and the preflight can still count rows (``preflight`` refuses such a column
+    before any value of it is read)."""
+    return sa_type(declared) if carried_exactly(declared) else NullType()
 
 
 def _after(columns: list[Any], last: tuple[Any, ...]) -> Any:

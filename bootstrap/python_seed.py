@@ -26,28 +26,21 @@ Batch = tuple[list[Aggregate], int]  # the aggregates, and how many legacy rows 
 
 
 class PythonSeeder:
-    """The Python path (a ``seeders.Seeder``). ``dry_run`` counts what it would write."""
+    """The Python path (a ``seeders.Seeder``)."""
 
-    def __init__(
-        self, tracker: ConversionTracker, source: LegacySource, run: BootstrapRun, *, batch_size: int, dry_run: bool
-    ) -> None:
+    def __init__(self, tracker: ConversionTracker, source: LegacySource, run: BootstrapRun, *, batch_size: int) -> None:
         assert run.bootstrap_time is not None
         self.tracker = tracker
         self.source = source
         self.run = run
         self.batch_size = batch_size
-        self.dry_run = dry_run
         self.recorder = tracker.sql_recorder
 
     def seed(self, counts: dict[str, int], progress: Progress | None, total: int) -> int:
         done = 0
         with self.source.snapshot() as conn:
             for aggregates, rows in self._seed_aggregates(conn, counts):
-                if not self.dry_run:
-                    self._write(aggregates, counts)
-                else:
-                    for aggregate in aggregates:
-                        counts[f"would write {type(aggregate).__name__}"] += 1
+                self._write(aggregates, counts)
                 done += rows
                 if progress:
                     progress(done, total)

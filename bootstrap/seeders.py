@@ -5,8 +5,9 @@ small interface both paths implement.
   share one MariaDB/MySQL database and every legacy column type has an exact SQL
   rendering (``seed_sql``); the database builds the seed events with ``INSERT … SELECT``.
 - the **Python path** (``python_seed.PythonSeeder``): anywhere else (SQLite, legacy tables
-  in another database, a column type without an exact rendering), on a dry run, or when
-  asked for; the domain makes the events from one consistent snapshot.
+  in another database, a column type without an exact rendering), or when asked for;
+  the domain makes the events from one consistent snapshot. (A dry run writes nothing:
+  ``bootstrapper.plan_bootstrap`` names the path the real run takes.)
 
 Verify compares rows in the server exactly when the bootstrap took the server path.
 """
@@ -45,13 +46,9 @@ class SeederChoice:
         return "server path (INSERT … SELECT in the database)" if self.in_server else f"Python path ({self.reason})"
 
 
-def choose_seeder(
-    tracker_engine: Engine, source: LegacySource, *, dry_run: bool = False, in_server: bool = True
-) -> SeederChoice:
+def choose_seeder(tracker_engine: Engine, source: LegacySource, *, in_server: bool = True) -> SeederChoice:
     """The one rule. ``tracker_engine`` is the tracker's database (assess, which has no
     tracker yet, passes the legacy engine: the tracker is meant to live there)."""
-    if dry_run:
-        return SeederChoice(PYTHON, "a dry run")
     if not in_server:
         return SeederChoice(PYTHON, "asked for")
     if is_sqlite(tracker_engine) or is_sqlite(source.engine):

@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DataError, IntegrityError
 
 from bootstrap.legacy_source import LegacySource, refuse_if_legacy_changed
 from bootstrap.seed_sql import SeedSql, legacy_columns
@@ -38,7 +39,7 @@ from domain.user_call_score import UserCallScore
 from infrastructure.application import ConversionTracker
 from infrastructure.event_store.command_sql import driver_cursor
 from infrastructure.projections import tracking
-from infrastructure.projections.runner import ProjectionRunner
+from infrastructure.projections.runner import ProjectionFailed, ProjectionRunner
 from infrastructure.projections.tables import ProjectionTables
 
 STAGING = "staging"
@@ -269,8 +270,13 @@ class _Stager:
             if result.written == 0 or tracking.read_position(conn, STAGING) != result.before:
                 self.counts["events left to the projection runner"] += result.written
                 return
-            with driver_cursor(conn) as cursor:
-                for statement in phase.staging:
-                    cursor.execute(self.sql.bind(statement, first, last))
+            try:
+                with driver_cursor(conn) as cursor:
+                    for statement in phase.staging:
+                        cursor.execute(self.sql.bind(statement, first, last))
+            except (IntegrityError, DataError) as error:  # as the runner reports it: exit 7, one line
+                raise ProjectionFailed(
+                    STAGING, result.before + 1, f"seed events of users {first}-{last}", error
+                ) from error
             tracking.advance(conn, STAGING, result.before, result.after)
         self.counts["events projected by the server"] += result.written

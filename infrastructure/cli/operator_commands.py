@@ -14,9 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from bootstrap.assess import assess
-from bootstrap.bootstrapper import Bootstrapper
+from bootstrap.bootstrapper import Bootstrapper, BootstrapPlan, plan_bootstrap
 from bootstrap.cutover import Operation, cutover, export_conversions, rollback
 from bootstrap.legacy_source import LegacySource
+from bootstrap.preflight import RUNBOOK
 from bootstrap.reports import SignOff, to_json, verify_report_body, verify_report_title, write_signoff
 from bootstrap.sample_data import generate
 from bootstrap.signoff import signed_verify
@@ -26,7 +27,7 @@ from infrastructure.cli.errors import fail
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
 from infrastructure.settings import Settings
-from infrastructure.wiring import open_tracker, open_tracker_read_only
+from infrastructure.wiring import open_tracker, open_tracker_read_only, read_lifecycle
 
 console = Console()
 err = Console(stderr=True)
@@ -81,6 +82,10 @@ def assess_command(
     console.print(facts)
     for warning in result.warnings:
         console.print(f"[yellow]note:[/] {warning}")
+    for blocker in result.blockers:
+        console.print(f"[red]blocker:[/] {blocker}")
+    if result.blockers:
+        console.print(f"the bootstrap refuses until each blocker is fixed ({RUNBOOK})")
 
 
 def bootstrap_command(
@@ -89,10 +94,14 @@ def bootstrap_command(
 ) -> None:
     """Turn every legacy row into one seed event (once; resumable after a crash), then build the staging tables."""
     settings = Settings()
-    tracker = open_tracker(settings)
-    bootstrapper = Bootstrapper(tracker, LegacySource(settings.effective_legacy_url), batch_size=batch_size)
-    report = bootstrapper.run(dry_run=dry_run, progress_bars=partial(progress_bar, console=err))
-    table = Table(title="Bootstrap" + (" (dry run: nothing written)" if dry_run else ""))
+    source = LegacySource(settings.effective_legacy_url)
+    plan = plan_bootstrap(settings.database_url, source, read_lifecycle(settings).run)  # refusals: nothing written
+    if dry_run:
+        _print_plan(plan)
+        return
+    bootstrapper = Bootstrapper(open_tracker(settings), source, batch_size=batch_size)
+    report = bootstrapper.run(plan=plan, progress_bars=partial(progress_bar, console=err))
+    table = Table(title="Bootstrap")
     table.add_column("what")
     table.add_column("count", justify="right")
     for key, value in report.counts.items():
@@ -101,8 +110,20 @@ def bootstrap_command(
     console.print(f"seeded by the {report.path}")
     if report.resumed:
         console.print("resumed an interrupted bootstrap; rows already stored were skipped")
-    if not dry_run:
-        console.print(f"done at event position {report.position}. Next: `convtrack verify`")
+    console.print(f"done at event position {report.position}. Next: `convtrack verify`")
+
+
+def _print_plan(plan: BootstrapPlan) -> None:
+    table = Table(title="Bootstrap (dry run: nothing written)")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in plan.counts.items():
+        table.add_row(key, f"{value:,}")
+    console.print(table)
+    console.print(f"would seed by the {plan.choice.describe()}")
+    console.print("then build the staging tables")
+    if plan.resumed:
+        console.print("would resume an interrupted bootstrap (rows stored are skipped)")
 
 
 def verify_command(

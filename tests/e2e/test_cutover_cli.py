@@ -6,10 +6,12 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bootstrap.legacy_source import LegacySource
 from bootstrap.sample_data import generate
@@ -49,6 +51,52 @@ def event_count_if_any(url: str) -> int:
         return 0
 
 
+def staging_position(url: str) -> int:
+    """Where the staging projection stands (0 before it exists)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT position FROM convtrack_projection_tracking WHERE name = 'staging'")
+            ).scalar()
+        return int(found or 0)
+    except (OperationalError, ProgrammingError):  # the table does not exist yet
+        return 0
+    finally:
+        engine.dispose()
+
+
+def max_event_id(url: str) -> int:
+    with make_engine(url).connect() as conn:
+        return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM stored_events")).scalar() or 0)
+
+
+def seed_events(url: str) -> int:
+    """How many events the bootstrap stores before it completes: one per legacy row, one
+    per user known only from queue rows, the BootstrapRun and the LegacySchema."""
+    with make_engine(url).connect() as conn:
+        rows = conn.execute(text("SELECT (SELECT COUNT(*) FROM user_call_scores) + (SELECT COUNT(*) FROM call_queue)"))
+        orphans = conn.execute(
+            text(
+                "SELECT COUNT(DISTINCT user_id) FROM call_queue "
+                "WHERE user_id NOT IN (SELECT user_id FROM user_call_scores)"
+            )
+        )
+        return int(rows.scalar_one()) + int(orphans.scalar_one()) + 2
+
+
+def kill_points(database_url: str) -> list[tuple[Callable[[str], int], int]]:
+    """Right after the first events, then deeper into the run; one among the users known
+    only from queue rows (seeded after all others); and while the staging tables are
+    projected: on the server path (MariaDB) range by range behind the seeding, so amid the
+    other kills; on the Python path (SQLite) once every event is stored."""
+    seeded = [(event_count_if_any, n) for n in (2, 400, 1500, 2600, 3450)]
+    if database_url.startswith("mysql"):
+        staged = [(staging_position, n) for n in (1000, 2800)]
+        return [*seeded[:2], staged[0], *seeded[2:4], staged[1], seeded[4]]
+    return [*seeded, (event_count_if_any, seed_events(database_url))]
+
+
 def second_database(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> str:
     if database_url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'other.sqlite3'}"
@@ -66,10 +114,13 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
     facts = json.loads(assessed.stdout)
     assert facts["callback_entries"] > 0 and facts["extra_columns"]["call_queue"] == ["scheduled_for"]
 
+    before = set(inspect(make_engine(database_url)).get_table_names())
     dry = run_convtrack(database_url, "bootstrap", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would write" in dry.stdout
-    assert event_count(database_url) == 0, "a dry run writes nothing"
+    path = "server path" if database_url.startswith("mysql") else "Python path (SQLite)"
+    assert f"would seed by the {path}" in dry.stdout, dry.stdout
+    assert set(inspect(make_engine(database_url)).get_table_names()) == before, "a dry run writes nothing"
 
     assert run_convtrack(database_url, "bootstrap", "--batch-size", "100").returncode == 0
     events = event_count(database_url)
@@ -135,9 +186,8 @@ def test_a_bootstrap_killed_at_several_points_resumes_to_the_same_result(
     # small ranges on the server path (MariaDB), which is otherwise done in a blink between
     # two looks at the event count
     batch = "2" if database_url.startswith("mysql") else "20"
-    # right after the first events, then deeper into the run; the last one among the users
-    # known only from queue rows (seeded after all others)
-    for threshold in (2, 400, 1500, 2600, 3450):
+    staged_kills = []
+    for look, threshold in kill_points(database_url):
         process = subprocess.Popen(
             [CONVTRACK, "bootstrap", "--batch-size", batch],
             env=convtrack_env(database_url),
@@ -147,17 +197,24 @@ def test_a_bootstrap_killed_at_several_points_resumes_to_the_same_result(
         )
         deadline = time.monotonic() + 60
         while process.poll() is None and time.monotonic() < deadline:
-            if event_count_if_any(database_url) >= threshold:
+            if look(database_url) >= threshold:
                 process.send_signal(signal.SIGKILL)
-                kills.append(event_count_if_any(database_url))
+                kills.append(look(database_url))
+                if look is staging_position:
+                    staged_kills.append((staging_position(database_url), max_event_id(database_url)))
                 break
             time.sleep(0.005)
         process.wait(timeout=30)
         failures = process.stderr.read() if process.returncode not in (0, -signal.SIGKILL) else ""
         assert not failures, f"a rerun after a kill failed: {failures[-2000:]}"
-    assert len(kills) >= 3, f"the bootstrap finished before it could be killed: {kills}"
+    assert len(kills) >= 4, f"the bootstrap finished before it could be killed: {kills}"
     finished = run_convtrack(database_url, "bootstrap", "--batch-size", "25")
-    assert finished.returncode in (0, 5), finished.stderr  # 5: a killed run had already completed
+    if database_url.startswith("mysql"):
+        assert any(at < head for at, head in staged_kills), f"not killed while staging: {staged_kills}"
+        assert finished.returncode in (0, 5), finished.stderr  # 5: a killed run had already completed
+    else:  # killed while projecting, after every event was stored: the run had not completed
+        assert kills[-1] == seed_events(database_url), kills
+        assert finished.returncode == 0, finished.stderr
     assert run_convtrack(database_url, "verify", "--reports-dir", str(tmp_path)).returncode == 0
 
     reference = second_database(request, database_url, tmp_path)
@@ -173,6 +230,13 @@ def test_legacy_and_tracker_in_different_databases(
     tracker_url = second_database(request, database_url, tmp_path)
     make_legacy(database_url, users=150)
     extra = {"CONVTRACK_LEGACY_URL": database_url, "CONVTRACK_REPORTS_DIR": str(tmp_path)}
+    dry = run_convtrack(tracker_url, "bootstrap", "--dry-run", **extra)
+    why = "SQLite" if tracker_url.startswith("sqlite") else "legacy tables in another database"
+    assert dry.returncode == 0 and f"would seed by the Python path ({why})" in dry.stdout, dry.stdout + dry.stderr
+    if tracker_url.startswith("sqlite"):
+        assert not (tmp_path / "other.sqlite3").exists(), "a dry run creates no database file"
+    else:
+        assert inspect(make_engine(tracker_url)).get_table_names() == [], "a dry run creates no table"
     for step in (["bootstrap"], ["verify"], ["cutover", "--yes"]):
         done = run_convtrack(tracker_url, *step, **extra)
         assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
