@@ -28,6 +28,7 @@ from sqlalchemy import Engine, select
 
 from bootstrap.bootstrapper import STAGING
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, table_checksum
+from bootstrap.preflight import refuse_if_triggers
 from bootstrap.reports import SignOff, _default, verify_report_data
 from bootstrap.verify import VerifyReport, staging_tables, verify
 from domain.bootstrap_run import BootstrapRun
@@ -160,7 +161,10 @@ def cutover(
 def _cutover_checks(
     tracker: ConversionTracker, source: LegacySource, run: BootstrapRun, label: str, op: Operation
 ) -> VerifyReport:
-    """Refuse unless the legacy tables are unchanged, the kept name is free and verify passes."""
+    """Refuse unless the legacy tables carry no trigger (RENAME TABLE refuses to move a
+    table with one into another database) and are unchanged, the kept name is free and
+    verify passes."""
+    refuse_if_triggers(source.engine)
     before = legacy_checksums(source)
     op.checksums("before", before)
     changed = [name for name in MIGRATED_TABLES if before[name] != run.legacy_checksums.get(name)]

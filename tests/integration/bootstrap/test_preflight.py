@@ -200,9 +200,16 @@ def test_assess_reports_blockers_on_the_command_line_without_a_traceback(mariadb
     assert as_json.returncode == 0 and "call_queue.c_point is point" in as_json.stdout, as_json.stderr
 
 
-def test_cutover_can_refuse_a_trigger_by_name(mariadb_url: str) -> None:
+def test_a_trigger_added_after_the_bootstrap_makes_cutover_refuse_by_name_and_rename_nothing(mariadb_url: str) -> None:
     ids = legacy(mariadb_url)
+    Bootstrapper(open_tracker(Settings(database_url=mariadb_url)), LegacySource(mariadb_url)).run()
     run_sql(mariadb_url, ON_MARIADB["a trigger on call_queue"][0], ids)
+    before = everything(mariadb_url)
+    refused = run_convtrack(mariadb_url, "cutover", "--yes")
+    assert refused.returncode == 5, refused.stdout + refused.stderr
+    assert "trigger call_queue_touch on call_queue" in refused.stderr
+    assert everything(mariadb_url) == before
+    assert read_lifecycle(Settings(database_url=mariadb_url)).phase is Phase.BOOTSTRAPPED
     with pytest.raises(OperationRefused, match="trigger call_queue_touch on call_queue"):
         refuse_if_triggers(make_engine(mariadb_url))
 
