@@ -35,8 +35,8 @@ OPERATOR_ARGV: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("assess",): [("assess", "--json")],
     ("bootstrap",): [("bootstrap",), ("bootstrap", "--dry-run")],
     ("verify",): [("verify",)],
-    ("cutover",): [("cutover",), ("cutover", "--dry-run")],
-    ("rollback",): [("rollback",)],
+    ("cutover",): [("cutover", "--yes"), ("cutover", "--dry-run")],
+    ("rollback",): [("rollback", "--yes"), ("rollback", "--dry-run")],
     ("export",): [("export", "--output", "since.jsonl")],
     ("project",): [("project", "--once")],  # following (no --once) has the same check; it would not return
     ("rebuild",): [("rebuild",), ("rebuild", "--dry-run")],

@@ -25,8 +25,8 @@ from tests.support.processes import run_convtrack
 WRITING_BEFORE_REFUSING = [
     ("rebuild",),
     ("verify",),
-    ("cutover",),
-    ("rollback",),
+    ("cutover", "--yes"),
+    ("rollback", "--yes"),
     ("export", "--output", "{tmp}/since.jsonl"),
     ("project", "--once"),
 ]
@@ -116,13 +116,14 @@ def test_the_runbook_walk_with_status_at_each_step(database_url: str, tmp_path: 
     bring_to(database_url, Phase.BOOTSTRAPPING, users=12)
     assert status_of(database_url)["phase"] == "bootstrapping"
     extra = {"CONVTRACK_REPORTS_DIR": str(tmp_path)}
-    for step, phase in (("bootstrap", "bootstrapped"), ("verify", "bootstrapped"), ("cutover", "cut_over")):
-        done = run_convtrack(database_url, step, **extra)
+    steps = ((["bootstrap"], "bootstrapped"), (["verify"], "bootstrapped"), (["cutover", "--yes"], "cut_over"))
+    for step, phase in steps:
+        done = run_convtrack(database_url, *step, **extra)
         assert done.returncode == 0, f"{step}: {done.stdout}{done.stderr}"
         facts = status_of(database_url)
         assert (facts["phase"], facts["next"]) == (phase, NEXT_STEP[Phase(phase)]), facts
     assert facts["legacy_label"] and {p["name"] for p in facts["projections"]} >= {"live"}  # type: ignore[union-attr]
-    assert run_convtrack(database_url, "rollback").returncode == 0
+    assert run_convtrack(database_url, "rollback", "--yes").returncode == 0
     text = run_convtrack(database_url, "status").stdout
     assert text.startswith("phase: rolled_back") and "  rollback at position" in text, text
     assert f"next: {NEXT_STEP[Phase.ROLLED_BACK]}" in text
