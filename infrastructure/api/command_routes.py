@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from domain.commands import Command, Kind
+from domain.lifecycle import require
 from infrastructure.api import deps, schemas
 from infrastructure.api.errors import ERRORS
 
@@ -20,6 +21,7 @@ async def run_command(request: Request, command: Command, idempotency_key: str |
     """201, or 200 for a replayed idempotent request. (The response model documents the
     body; a JSONResponse skips validating what the service layer built.)"""
     current = deps.services(request)
+    require("command", current.phase)  # the cached phase: no round trip
     result = await asyncio.get_running_loop().run_in_executor(
         current.commands, lambda: current.tracker.execute(command, idempotency_key=idempotency_key)
     )
