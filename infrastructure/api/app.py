@@ -51,19 +51,18 @@ def open_services(settings: Settings, *, follow: bool) -> Services:
 
 def enter_phase(current: Services, phase: Phase) -> None:
     """Commands and queries exactly while the tracker's tables are live (cut_over): commands
-    are refused from the moment another phase is seen; queries start once the live tables
-    are open."""
+    follow the phase at once; queries stop before the phase leaves cut_over and start once
+    the live tables are open (so a 200 from /ready means commands are taken)."""
     if phase is not Phase.CUT_OVER:
-        current.phase = phase
         current.read_model = None
-    elif current.read_model is None:
+    current.phase = phase
+    if phase is Phase.CUT_OVER and current.read_model is None:
         tables = open_live_tables(current.tracker)
         tracking.create_tracking_tables(current.engine)
         tracking.ensure_tracking_row(current.engine, LIVE)
         current.read_model = ReadModel(current.engine, tables)
     if current.follower is not None:
         current.follower.phase_changed(phase)
-    current.phase = phase
     log.warning("phase %s: commands %s", phase, "accepted" if phase is Phase.CUT_OVER else "refused")
 
 
