@@ -46,13 +46,14 @@ def project(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    started = read_phase(tracker)
     worker = threading.Thread(target=keep_following, args=(runner, stop), kwargs={"interval": interval}, daemon=True)
     worker.start()
     console.print(f"following as {runner.holder}; Ctrl-C to stop")
     try:
         while worker.is_alive():
             worker.join(timeout=2.0)
-            if (phase := read_phase(tracker)) is not Phase.CUT_OVER:  # rolled back: the live tables are legacy
+            if (phase := read_phase(tracker)) != started and phase is not Phase.CUT_OVER:  # e.g. rolled back
                 stop.set()
                 worker.join(timeout=10)
                 require("project", phase)
