@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         current.commands.shutdown(wait=True)
         if current.follower is not None:
             current.follower.stop()
+        current.tracker.sql_recorder.close()  # the pools' connections, not left to the (frozen) collector
 
     app = FastAPI(
         title="Conversion Tracker API",

@@ -22,8 +22,8 @@ def bring_to(database_url: str, phase: Phase, *, users: int = 40, seed: int = 3)
     generate(engine, users=users, seed=seed)
     engine.dispose()
     source = LegacySource(database_url)
+    tracker = open_tracker(Settings(database_url=database_url))
     try:
-        tracker = open_tracker(Settings(database_url=database_url))
         if phase is Phase.BOOTSTRAPPING:
             raise ValueError("bootstrapping is a phase of an interrupted bootstrap: kill one to reach it")
         Bootstrapper(tracker, source).run()
@@ -33,4 +33,5 @@ def bring_to(database_url: str, phase: Phase, *, users: int = 40, seed: int = 3)
             rollback(tracker, database_url)
     finally:
         source.close()
+        tracker.sql_recorder.close()
     assert read_lifecycle(Settings(database_url=database_url)).phase is phase

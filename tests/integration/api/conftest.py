@@ -23,7 +23,11 @@ def live_url(database_url: str) -> str:
 
 @pytest.fixture
 def api_key(live_url: str) -> str:
-    return ApiKeys(open_tracker(Settings(database_url=live_url)).sql_recorder.engine).create("web-app")
+    recorder = open_tracker(Settings(database_url=live_url)).sql_recorder
+    try:
+        return ApiKeys(recorder.engine).create("web-app")
+    finally:
+        recorder.close()
 
 
 @pytest.fixture

@@ -36,8 +36,12 @@ def nested_objects(depth: int) -> dict[str, Any]:
 
 
 def events(database_url: str) -> int:
-    with make_engine(database_url).connect() as conn:
-        return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    finally:
+        engine.dispose()
 
 
 CONVERSION = {"user_id": 5, "conversion_type": "signed"}

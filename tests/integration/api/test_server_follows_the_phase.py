@@ -34,12 +34,18 @@ def eventually(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
 
 
 def events(database_url: str) -> int:
-    with make_engine(database_url).connect() as conn:
-        return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    finally:
+        engine.dispose()
 
 
 def app_client(database_url: str) -> TestClient:
-    key = ApiKeys(open_tracker(Settings(database_url=database_url)).sql_recorder.engine).create("web-app")
+    recorder = open_tracker(Settings(database_url=database_url)).sql_recorder
+    key = ApiKeys(recorder.engine).create("web-app")
+    recorder.close()
     client = TestClient(create_app(Settings(database_url=database_url, poll_interval_seconds=0.02)))
     client.headers["X-API-Key"] = key
     return client
@@ -84,6 +90,7 @@ def test_a_running_server_refuses_before_cutover_serves_after_it_and_refuses_aft
         assert client.get("/ready").status_code == 503
         assert client.get("/api/queue/getQueue", params={"queueType": "unsigned_users"}).status_code == 503
         assert events(database_url) == after
+    tracker.sql_recorder.close()
 
 
 def test_a_poison_event_keeps_the_follower_retrying_and_ready_names_its_position(database_url: str) -> None:
@@ -115,3 +122,4 @@ def test_a_poison_event_keeps_the_follower_retrying_and_ready_names_its_position
             return response.status_code == 200 and response.json()["projected"] >= caught_up
 
         assert eventually(ready_and_caught_up, timeout=40)
+    tracker.sql_recorder.close()
