@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -15,7 +16,16 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 VARCHAR_MAX_CHARS = 191
 TEXT_MAX_BYTES = 65_535
 MONEY_MAX = Decimal("99999999.99")  # DECIMAL(10,2)
+MONEY_TEXT = r"-?[0-9]{1,8}(\.[0-9]{1,2})?"
+"""Money as text, on every edge: ASCII digits only (``\\d`` would take "٣٤.٥٠"), no
+exponent ("1e3"), no spaces or underscores, at most 8 digits before and 2 after the point."""
 CENT = Decimal("0.01")
+JSON_MAX_DEPTH = 31
+"""Nesting of arrays and objects a JSON column accepts: MariaDB's JSON_VALID (its CHECK on
+JSON columns) refuses 32 levels or more (json_lib's JSON_DEPTH_LIMIT; measured on 10.11)."""
+JSON_MAX_BYTES = 1 << 20
+"""A JSON value's text (UTF-8): at most 1 MiB, the HTTP body limit, so the CLI and the
+Python API cannot record what the HTTP API would refuse; far below max_allowed_packet."""
 
 
 class QueueType:
@@ -62,6 +72,19 @@ def check_datetime(field_name: str, value: object) -> datetime:
         raise InvalidValue(field_name, "must be between the years 1000 and 9999") from None
     if not DATETIME_MIN <= moment <= DATETIME_MAX:
         raise InvalidValue(field_name, "must be between the years 1000 and 9999")
+    return moment
+
+
+def parse_moment(field_name: str, text: object) -> datetime:
+    """A moment given as ISO-8601 text, as every edge takes it (never a number: a unix
+    timestamp is refused), checked as :func:`check_datetime` checks it."""
+    if not isinstance(text, str):
+        raise InvalidValue(field_name, f"must be an ISO-8601 date and time as text, got {type(text).__name__}")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidValue(field_name, f"not an ISO-8601 date and time: {text!r:.40}") from None
+    check_datetime(field_name, moment)
     return moment
 
 
@@ -118,6 +141,8 @@ def check_money(field_name: str, value: object) -> Decimal | None:
         return None
     if isinstance(value, float | bool):
         raise InvalidValue(field_name, "must be an exact decimal (send a string), not a float")
+    if isinstance(value, str) and not re.fullmatch(MONEY_TEXT, value):
+        raise InvalidValue(field_name, f"must be a decimal like 1250.00 (ASCII digits), got {value!r:.40}")
     try:
         amount = Decimal(value) if isinstance(value, int | str) else value
     except InvalidOperation:
@@ -132,14 +157,37 @@ def check_money(field_name: str, value: object) -> Decimal | None:
 
 
 def check_json(field_name: str, value: object) -> Any:
-    """A JSON column value: anything JSON can represent exactly (no floats lost, no NaN)."""
+    """A JSON column value: anything JSON can represent exactly (no floats lost, no NaN),
+    nested at most ``JSON_MAX_DEPTH`` levels, at most ``JSON_MAX_BYTES`` of text."""
     if value is None:
         return None
+    if json_depth(value, JSON_MAX_DEPTH + 1) > JSON_MAX_DEPTH:
+        raise InvalidValue(field_name, f"must be nested at most {JSON_MAX_DEPTH} levels deep")
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as error:
+        size = len(json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError) as error:  # UnicodeEncodeError (a lone surrogate) is a ValueError
         raise InvalidValue(field_name, f"must be JSON: {error}") from None
+    if size > JSON_MAX_BYTES:
+        raise InvalidValue(field_name, f"must be at most {JSON_MAX_BYTES} bytes as JSON text")
     return value
+
+
+def json_depth(value: object, stop_at: int) -> int:
+    """How deeply arrays and objects nest in ``value`` (a scalar is 0, ``[]`` is 1),
+    counted without recursion and no further than ``stop_at``."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack and deepest < stop_at:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def clamp_score(score: int) -> int:

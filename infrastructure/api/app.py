@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from domain.errors import OperationRefused
+from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.deps import COMMAND_THREADS, Services
 from infrastructure.api.errors import install_error_handlers
@@ -20,9 +20,10 @@ from infrastructure.api.limits import BodySizeLimit
 from infrastructure.api.read_model import ReadModel
 from infrastructure.api.routes import calls, conversions, health, queue, scores
 from infrastructure.database import warm_pool
+from infrastructure.projections import tracking
+from infrastructure.projections.following import LiveFollower, PhaseWatch, read_phase
 from infrastructure.projections.names import LIVE
 from infrastructure.projections.rebuild import open_live_tables
-from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_recorder, tracker_on
 
@@ -30,21 +31,39 @@ log = logging.getLogger("convtrack.api")
 WARM_CONNECTIONS = 10
 
 
-def open_services(settings: Settings) -> Services:
-    """The worker's parts: the tracker, its keys, and the read model and its runner once the
-    live tables are the tracker's (after cutover)."""
+def open_services(settings: Settings, *, follow: bool) -> Services:
+    """The worker's parts: the tracker, its keys, and, while the phase is cut_over, the read
+    model and (``follow``) the live tables' follower. The phase is read here once, then
+    every second by ``watch`` (started by the lifespan), so a running server follows
+    cutover and rollback without a restart."""
     recorder = open_recorder(settings)
     tracker = tracker_on(recorder)
     recorder.open_connections(reads=WARM_CONNECTIONS)
     warm_pool(recorder.engine, 4)  # queries, API keys, /ready
-    try:
-        tables = open_live_tables(tracker)
-        read_model: ReadModel | None = ReadModel(recorder.engine, tables)
-        runner: ProjectionRunner | None = ProjectionRunner(tracker, tables, LIVE)
-    except OperationRefused as refusal:
-        log.warning("queries disabled: %s", refusal)
-        read_model, runner = None, None
-    return Services(tracker, recorder.engine, ApiKeys(recorder.engine), read_model, runner)
+    current = Services(tracker, recorder.engine, ApiKeys(recorder.engine))
+    if follow:
+        current.follower = LiveFollower(tracker, interval=settings.poll_interval_seconds)
+    phase = read_phase(tracker)
+    enter_phase(current, phase)
+    current.watch = PhaseWatch(tracker, phase, lambda new: enter_phase(current, new))
+    return current
+
+
+def enter_phase(current: Services, phase: Phase) -> None:
+    """Commands and queries exactly while the tracker's tables are live (cut_over): commands
+    follow the phase at once; queries stop before the phase leaves cut_over and start once
+    the live tables are open (so a 200 from /ready means commands are taken)."""
+    if phase is not Phase.CUT_OVER:
+        current.read_model = None
+    current.phase = phase
+    if phase is Phase.CUT_OVER and current.read_model is None:
+        tables = open_live_tables(current.tracker)
+        tracking.create_tracking_tables(current.engine)
+        tracking.ensure_tracking_row(current.engine, LIVE)
+        current.read_model = ReadModel(current.engine, tables)
+    if current.follower is not None:
+        current.follower.phase_changed(phase)
+    log.warning("phase %s: commands %s", phase, "accepted" if phase is Phase.CUT_OVER else "refused")
 
 
 def _start_threads(current: Services) -> None:
@@ -54,34 +73,28 @@ def _start_threads(current: Services) -> None:
         future.result()
 
 
-def _start_follower(current: Services, interval: float) -> None:
-    if current.runner is None:
-        return
-    current.follower = threading.Thread(
-        target=current.runner.follow, args=(current.stop,), kwargs={"interval": interval}, daemon=True
-    )
-    current.follower.start()
-
-
 def create_app(settings: Settings | None = None, *, follow: bool = True) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        current = open_services(settings)
-        if follow:
-            _start_follower(current, settings.poll_interval_seconds)
+        current = open_services(settings, follow=follow)
         app.state.services = current
         _start_threads(current)
         # what exists now lives as long as the worker: keep it out of every future
         # collection (a full collection of it paused the worker for 160-180 ms under load)
         gc.collect()
         gc.freeze()
+        if current.watch is not None:
+            current.watch.start()
         yield
         current.stop.set()
+        if current.watch is not None:
+            current.watch.stop()
         current.commands.shutdown(wait=True)
         if current.follower is not None:
-            current.follower.join(timeout=10)
+            current.follower.stop()
+        current.tracker.sql_recorder.close()  # the pools' connections, not left to the (frozen) collector
 
     app = FastAPI(
         title="Conversion Tracker API",

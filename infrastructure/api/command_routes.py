@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from domain.commands import Command
+from domain.commands import Command, Kind
+from domain.lifecycle import require
 from infrastructure.api import deps, schemas
 from infrastructure.api.errors import ERRORS
 
@@ -20,6 +21,7 @@ async def run_command(request: Request, command: Command, idempotency_key: str |
     """201, or 200 for a replayed idempotent request. (The response model documents the
     body; a JSONResponse skips validating what the service layer built.)"""
     current = deps.services(request)
+    require("command", current.phase)  # the cached phase: no round trip
     result = await asyncio.get_running_loop().run_in_executor(
         current.commands, lambda: current.tracker.execute(command, idempotency_key=idempotency_key)
     )
@@ -38,6 +40,15 @@ def _parameters(command_type: type[Command]) -> list[inspect.Parameter]:
     return parameters
 
 
+def _routed(path: str, command_type: type[Command]) -> str:
+    """A text id in the path matches up to the route's last segment, so an id holding "/"
+    (sent as-is or as %2F) is addressable; OpenAPI still shows ``{entry_id}``."""
+    for name, field_spec, _ in command_type.specs():
+        if field_spec.target and field_spec.kind is Kind.SHORT:
+            path = path.replace("{" + name + "}", "{" + name + ":path}")
+    return path
+
+
 def add_command_route(router: APIRouter, path: str, command_type: type[Command], *, name: str) -> None:
     """``POST path`` runs ``command_type``; ``name`` keeps the route's operation id stable."""
 
@@ -47,7 +58,7 @@ def add_command_route(router: APIRouter, path: str, command_type: type[Command],
     endpoint.__signature__ = inspect.Signature(_parameters(command_type))  # type: ignore[attr-defined]
     endpoint.__doc__ = command_type.__doc__
     router.post(
-        path,
+        _routed(path, command_type),
         response_model=schemas.CommandResponse,
         status_code=201,
         dependencies=deps.AUTHENTICATED,

@@ -13,11 +13,12 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from domain.errors import InvalidValue
+from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.errors import NotYetProjected, QueriesUnavailable, Unauthorized
 from infrastructure.api.read_model import ReadModel
 from infrastructure.application import ConversionTracker
-from infrastructure.projections.runner import ProjectionRunner
+from infrastructure.projections.following import LiveFollower, PhaseWatch
 
 COMMAND_THREADS = 40
 
@@ -30,19 +31,24 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 @dataclass
 class Services:
-    """One worker's parts, made by the app's lifespan and kept on ``app.state.services``."""
+    """One worker's parts, made by the app's lifespan and kept on ``app.state.services``.
+
+    ``phase`` is the lifecycle's phase as a background thread last read it (``watch``, every
+    second): commands check it without a round trip. ``read_model`` (and ``follower``, when
+    this worker follows) exist exactly while the phase is cut_over."""
 
     tracker: ConversionTracker
     engine: Engine
     keys: ApiKeys
-    read_model: ReadModel | None
-    runner: ProjectionRunner | None
+    read_model: ReadModel | None = None
+    phase: Phase = Phase.NOT_BOOTSTRAPPED
     stop: threading.Event = field(default_factory=threading.Event)
     # the blocking service calls of commands (asyncio's executor: a lighter hop than anyio's)
     commands: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
     )
-    follower: threading.Thread | None = None
+    follower: LiveFollower | None = None
+    watch: PhaseWatch | None = None
 
 
 def services(request: Request) -> Services:
@@ -73,7 +79,10 @@ def read_model(request: Request, min_position: MinPosition = None, wait_seconds:
     current = services(request)
     model = current.read_model
     if model is None:
-        raise QueriesUnavailable("queries are unavailable: the live tables are still the legacy ones (before cutover)")
+        raise QueriesUnavailable(
+            f"queries are unavailable in phase {current.phase}: the live tables are the legacy ones, "
+            "not the tracker's (they are the tracker's from cutover until a rollback)"
+        )
     if min_position and min_position > (head := current.tracker.head_position()):
         raise InvalidValue("min_position", f"no event has been recorded at {min_position} (the head is {head})")
     if not model.wait_for(min_position, wait_seconds):

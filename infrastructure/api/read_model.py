@@ -38,6 +38,11 @@ class ReadModel:
         with self.engine.connect() as conn:
             return tracking.read_position(conn, LIVE)
 
+    def progress(self) -> tuple[int, tuple[int, str] | None]:
+        """The live projection's position, and the event it is stuck at (position, cause), if any."""
+        with self.engine.connect() as conn:
+            return tracking.read_position(conn, LIVE), tracking.read_failure(conn, LIVE)
+
     def wait_for(self, position: int | None, timeout: float) -> bool:
         if not position:
             return True

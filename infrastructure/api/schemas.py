@@ -4,7 +4,8 @@ Command bodies are derived from the command dataclasses (``domain/commands.py``)
 field's kind maps to one annotated pydantic type below, and the fields that name the record
 a command acts on travel in the path instead. Money travels as decimal strings ("1250.00"),
 never as JSON numbers, so nothing is rounded through a float; the domain checks precision
-and range again.
+and range again. Datetimes travel as ISO-8601 text only (pydantic would take a unix
+timestamp), parsed as the CLI parses them. The limits are the domain's constants.
 """
 
 from __future__ import annotations
@@ -14,20 +15,45 @@ from functools import cache
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
 
 from domain.commands import REQUIRED, Command, FieldSpec, Kind
-from domain.values import BIGINT_MAX, BIGINT_MIN, INT_MAX, INT_MIN, VARCHAR_MAX_CHARS, QueueType
+from domain.errors import InvalidValue
+from domain.values import (
+    BIGINT_MAX,
+    BIGINT_MIN,
+    INT_MAX,
+    INT_MIN,
+    MONEY_TEXT,
+    TEXT_MAX_BYTES,
+    VARCHAR_MAX_CHARS,
+    QueueType,
+    parse_moment,
+)
 
 BIGINT = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX, strict=True)]
 INT = Annotated[int, Field(ge=INT_MIN, le=INT_MAX, strict=True)]
 MONEY = Annotated[
     str,
-    StringConstraints(pattern=r"^-?\d{1,8}(\.\d{1,2})?$"),
+    StringConstraints(pattern=f"^{MONEY_TEXT}$"),
     Field(description="Exact decimal as a string, at most 8 digits before and 2 after the point"),
 ]
 SHORT = Annotated[str, StringConstraints(min_length=1, max_length=VARCHAR_MAX_CHARS)]
-TEXT = Annotated[str, StringConstraints(max_length=65_535)]
+TEXT = Annotated[str, StringConstraints(max_length=TEXT_MAX_BYTES)]  # the domain counts the bytes
+
+
+def _moment(value: object) -> datetime:
+    try:
+        return parse_moment("", value)
+    except InvalidValue as invalid:  # pydantic names the field
+        raise ValueError(invalid.reason) from None
+
+
+MOMENT = Annotated[
+    datetime,
+    BeforeValidator(_moment),
+    Field(description="ISO-8601 text; a zone is converted to UTC; years 1000-9999 in UTC"),
+]
 QUEUE_TYPE_PATTERN = "^(" + "|".join(sorted(QueueType.ALL)) + ")$"
 
 BODY_TYPES: dict[Kind, Any] = {
@@ -35,11 +61,11 @@ BODY_TYPES: dict[Kind, Any] = {
     Kind.INT: INT,
     Kind.SHORT: SHORT,
     Kind.TEXT: TEXT,
-    Kind.REQUIRED_TEXT: Annotated[str, StringConstraints(min_length=1, max_length=65_535)],
+    Kind.REQUIRED_TEXT: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_BYTES)],
     Kind.MONEY: MONEY,
     Kind.JSON: Any,
     Kind.FLAG: Annotated[bool, Field(strict=True)],
-    Kind.MOMENT: datetime,
+    Kind.MOMENT: MOMENT,
     Kind.QUEUE_TYPE: Annotated[str, Field(pattern=QUEUE_TYPE_PATTERN)],
 }
 PATH_TYPES: dict[Kind, Any] = {

@@ -32,7 +32,6 @@ import uvicorn
 APP = "infrastructure.api.app:create_app_from_env"
 STARTUP_FAILURE = 3
 SERVING_AFTER = 5.0  # a worker that dies sooner than this after its start failed to start
-FOLLOWER_RETRY_SECONDS = 30.0  # after a projection failure (a poison event is never skipped)
 
 
 def reuse_port_supported() -> bool:
@@ -82,12 +81,10 @@ def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
 
 
 def follow_live_tables(parent: int, interval: float) -> None:
-    """The follower process: applies new events to the live tables while it holds the
-    lease. Before cutover (no live tables yet) it checks again every few seconds."""
-    from domain.errors import OperationRefused
-    from infrastructure.projections.names import LIVE
-    from infrastructure.projections.rebuild import open_live_tables
-    from infrastructure.projections.runner import ProjectionRunner
+    """The follower process: applies new events to the live tables while the phase is
+    cut_over (it checks the phase every second: cutover starts it, rollback stops it); an
+    event it cannot apply is retried with a backoff, never skipped (``keep_following``)."""
+    from infrastructure.projections.following import LiveFollower, PhaseWatch
     from infrastructure.settings import Settings
     from infrastructure.wiring import open_tracker
 
@@ -97,17 +94,11 @@ def follow_live_tables(parent: int, interval: float) -> None:
 
     watch_parent(parent, stop.set)
     tracker = open_tracker(Settings())
-    while not stop.is_set():
-        try:
-            runner = ProjectionRunner(tracker, open_live_tables(tracker), LIVE)
-        except OperationRefused:
-            stop.wait(5.0)
-            continue
-        try:
-            runner.follow(stop, interval=interval)
-        except Exception as error:  # the API keeps serving; /ready shows the lag growing
-            print(f"convtrack serve: {error}; retrying in {FOLLOWER_RETRY_SECONDS:.0f} s", file=sys.stderr)
-            stop.wait(FOLLOWER_RETRY_SECONDS)
+    follower = LiveFollower(tracker, interval=interval)
+    watch = PhaseWatch(tracker, None, follower.phase_changed).start()
+    stop.wait()
+    watch.stop()
+    follower.stop()
 
 
 def run_workers(host: str, port: int, workers: int, log_level: str = "warning", poll_interval: float = 0.2) -> int:

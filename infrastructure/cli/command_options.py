@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import inspect
 import json
-from datetime import datetime
 from typing import Any
 
 import typer
 
 from domain.commands import REQUIRED, Command, FieldSpec, Kind
+from domain.errors import InvalidValue
+from domain.values import JSON_MAX_DEPTH, parse_moment
 from infrastructure.application import CommandResult
-from infrastructure.cli.errors import fail
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 
@@ -21,21 +21,16 @@ CLI_TYPES: dict[Kind, type] = {Kind.USER_ID: int, Kind.INT: int, Kind.FLAG: bool
 HELP_SUFFIX: dict[Kind, str] = {Kind.JSON: " (JSON)", Kind.MOMENT: " (ISO-8601)"}
 
 
-def _moment(name: str, value: str) -> datetime:
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{name}: not an ISO-8601 date and time: {value!r:.40}", 2)
-
-
 def _json_value(name: str, value: str) -> Any:
     try:
         return json.loads(value)
     except json.JSONDecodeError as error:
-        fail(f"{name}: not valid JSON ({error.msg})", 2)
+        raise InvalidValue(name, f"not valid JSON ({error.msg})") from None
+    except RecursionError:  # the domain refuses far less nesting (check_json)
+        raise InvalidValue(name, f"must be nested at most {JSON_MAX_DEPTH} levels deep") from None
 
 
-PARSERS = {Kind.MOMENT: _moment, Kind.JSON: _json_value}
+PARSERS = {Kind.MOMENT: parse_moment, Kind.JSON: _json_value}  # parse_moment: the HTTP API's parser
 
 
 def _parameter(name: str, field_spec: FieldSpec, default: Any) -> inspect.Parameter:

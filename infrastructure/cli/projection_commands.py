@@ -8,7 +8,9 @@ import threading
 import typer
 from rich.console import Console
 
+from domain.lifecycle import Phase, require
 from infrastructure.cli.progress import progress_bar
+from infrastructure.projections.following import keep_following, read_phase
 from infrastructure.projections.labels import checked_label
 from infrastructure.projections.names import LIVE
 from infrastructure.projections.rebuild import DROPPABLE, drop_retired, open_live_tables, rebuild
@@ -31,7 +33,8 @@ def project(
     """Apply new events to the live tables: follow the store (default) or catch up once (--once).
 
     Several followers may run; one holds the lease and applies, the others stand by and
-    take over within seconds if it dies."""
+    take over within seconds if it dies. An event that cannot be applied is retried with a
+    backoff (logged each time), never skipped; a rollback stops the follower (exit 5)."""
     settings = Settings()
     console = Console(stderr=True)
     tracker = open_tracker(settings)
@@ -44,12 +47,17 @@ def project(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    worker = threading.Thread(target=runner.follow, args=(stop,), kwargs={"interval": interval}, daemon=True)
+    started = read_phase(tracker)
+    worker = threading.Thread(target=keep_following, args=(runner, stop), kwargs={"interval": interval}, daemon=True)
     worker.start()
     console.print(f"following as {runner.holder}; Ctrl-C to stop")
     try:
         while worker.is_alive():
             worker.join(timeout=2.0)
+            if (phase := read_phase(tracker)) != started and phase is not Phase.CUT_OVER:  # e.g. rolled back
+                stop.set()
+                worker.join(timeout=10)
+                require("project", phase)
             console.print(f"position {runner.position()}  lag {runner.lag()}  applied here {runner.stats.applied}")
     except KeyboardInterrupt:
         stop.set()

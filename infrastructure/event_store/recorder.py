@@ -72,6 +72,13 @@ class SqlEventRecorder(RecorderReads, ApplicationRecorder):
         if self._commit_engine is not None:
             warm_pool(self._commit_engine, 1)
 
+    def close(self) -> None:
+        """Close the pooled connections of every engine (a server's shutdown); a later use
+        opens new ones."""
+        for engine in (self.engine, self.read_engine, self._commit_engine):
+            if engine is not None:
+                engine.dispose()
+
     # ------------------------------------------------------------------ writes
 
     def insert_events(

@@ -4,7 +4,7 @@ the three tables and advances its tracking position in the same transaction.
 ``run_once`` catches up and returns; ``follow`` keeps going, polling, and applies only
 while it holds the lease. An event that cannot be applied stops the runner with
 :class:`ProjectionFailed`, naming the event's position; nothing after it is applied
-(documented policy: fix the cause, e.g. restore the agent, then restart).
+(``following.keep_following`` retries it with a backoff until the cause is fixed).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from infrastructure.event_store.tables import MYSQL_TABLE_OPTIONS
 from infrastructure.row_types import MillisecondDateTime
 
 metadata = MetaData()
+FAILURE_DETAIL_CHARS = 1000
 
 tracking_table = Table(
     "convtrack_projection_tracking",
@@ -48,6 +49,18 @@ lease_table = Table(
     Column("expires_at", MillisecondDateTime(), nullable=False),
     **MYSQL_TABLE_OPTIONS,
 )
+
+failure_table = Table(
+    "convtrack_projection_failure",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    Column("detail", String(FAILURE_DETAIL_CHARS), nullable=False),
+    Column("failed_at", MillisecondDateTime(), nullable=False),
+    **MYSQL_TABLE_OPTIONS,
+)
+"""The event a follower last failed to apply, so that every API worker's /ready can name
+it (the follower may run in another process)."""
 
 
 class StalePosition(Exception):
@@ -136,3 +149,24 @@ def steal_lease(engine: Engine, name: str, holder: str, ttl_seconds: float) -> N
         ).rowcount
         if not updated:
             conn.execute(lease_table.insert().values(name=name, holder=holder, expires_at=expires))
+
+
+def record_failure(engine: Engine, name: str, position: int, detail: str) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(failure_table.delete().where(failure_table.c.name == name))
+        conn.execute(
+            failure_table.insert().values(
+                name=name, position=position, detail=detail[:FAILURE_DETAIL_CHARS], failed_at=utc_now()
+            )
+        )
+
+
+def read_failure(conn: Connection, name: str) -> tuple[int, str] | None:
+    """The position and cause of the event ``name`` last failed to apply, while the
+    projection still stands before it (a failure it has since got past is no failure)."""
+    row = conn.execute(
+        select(failure_table.c.position, failure_table.c.detail).where(failure_table.c.name == name)
+    ).first()
+    if row is None or read_position(conn, name) >= row.position:
+        return None
+    return int(row.position), str(row.detail)

@@ -29,12 +29,14 @@ from collections import Counter
 import httpx
 from sqlalchemy import text
 
+from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.projections.rebuild import open_live_tables, rebuild
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tables import TableNames, create_projection_tables
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import MariaDBServer, free_port
 from tests.support.processes import CONVTRACK, convtrack_env
 from tests.support.sockets import LISTENING, socket_inodes
@@ -135,7 +137,13 @@ def main() -> None:
     serve = None
     try:
         url = server.url(server.create_database())
+        bring_to(url, Phase.CUT_OVER, users=0)  # the API takes commands only while cut over
         tracker = open_tracker(Settings(database_url=url))
+        with tracker.sql_recorder.engine.begin() as conn:  # the clients name agents 1-20; bring_to made 1-12
+            conn.execute(
+                text("INSERT INTO agents (id, name, email, is_active, created_at) VALUES (:id, :n, :e, 1, NOW(3))"),
+                [{"id": i, "n": f"Agent {i}", "e": f"agent{i}@example.com"} for i in range(13, 21)],
+            )
         key = ApiKeys(tracker.sql_recorder.engine).create("load")
         port = free_port()
         serve = subprocess.Popen(

@@ -34,8 +34,8 @@ def bring_to(database_url: str, phase: Phase, *, users: int = 40, seed: int = 3)
 
 def _bootstrap_and_swap(database_url: str, phase: Phase) -> None:
     source = LegacySource(database_url)
+    tracker = open_tracker(Settings(database_url=database_url))
     try:
-        tracker = open_tracker(Settings(database_url=database_url))
         if phase is Phase.BOOTSTRAPPING:
             _record_start(tracker, source)
             return
@@ -46,6 +46,7 @@ def _bootstrap_and_swap(database_url: str, phase: Phase) -> None:
             rollback(tracker, database_url)
     finally:
         source.close()
+        tracker.sql_recorder.close()
 
 
 def _record_start(tracker: ConversionTracker, source: LegacySource) -> None:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from domain import commands
-from domain.values import INT_MAX, INT_MIN, VARCHAR_MAX_CHARS, row_time
+from domain.values import INT_MAX, INT_MIN, VARCHAR_MAX_CHARS, check_datetime
 from infrastructure.api.command_routes import add_command_route
 from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
 from infrastructure.api.errors import ERRORS
+from infrastructure.api.schemas import MOMENT
 
 router = APIRouter(prefix="/api/conversions")
 add_command_route(router, "", commands.RecordConversion, name="record_conversion")
@@ -23,8 +23,8 @@ def list_conversions(
     model: Reads,
     agent_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
     conversion_type: Annotated[str | None, Query(max_length=VARCHAR_MAX_CHARS)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[MOMENT | None, Query()] = None,
+    until: Annotated[MOMENT | None, Query()] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
@@ -32,8 +32,8 @@ def list_conversions(
     rows = model.conversions(
         agent_id=agent_id,
         conversion_type=conversion_type,
-        since=None if since is None else row_time(since),
-        until=None if until is None else row_time(until),
+        since=None if since is None else check_datetime("since", since),
+        until=None if until is None else check_datetime("until", until),
         limit=limit,
         offset=offset,
     )

@@ -22,24 +22,28 @@ def health(request: Request) -> JSONResponse:
 
 @router.get("/ready")
 def ready(request: Request) -> JSONResponse:
-    """200 when the store is reachable and the live projection is being followed."""
+    """200 when the store is reachable, the tracker's tables are live (phase cut_over) and
+    the live projection is not stuck at an event it cannot apply; 503 naming why not."""
     current = status(services(request))
-    ok = current["store"] == "reachable" and current["queries"] == "available"
+    ok = current["store"] == "reachable" and current["queries"] == "available" and current.get("stuck") is None
     return JSONResponse(current, status_code=200 if ok else 503)
 
 
 def status(current: Services) -> dict[str, Any]:
+    model = current.read_model  # the phase watch may drop it meanwhile
     try:
         with current.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         head = current.tracker.head_position()
-        position = current.read_model.position() if current.read_model else None
+        position, stuck = model.progress() if model else (None, None)
         return {
             "store": "reachable",
+            "phase": str(current.phase),
             "head": head,
             "projected": position,
             "lag": None if position is None else max(0, head - position),
-            "queries": "available" if current.read_model else "unavailable (before cutover)",
+            "queries": "available" if model else f"unavailable (phase {current.phase}: the live tables are legacy)",
+            "stuck": None if stuck is None else {"position": stuck[0], "detail": stuck[1]},
         }
     except SQLAlchemyError as error:
         return {"store": "unreachable", "detail": type(error).__name__, "queries": "unavailable"}

@@ -11,10 +11,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.app import create_app
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import MariaDBServer
 
 EXAMPLES_PER_OPERATION = 80  # 14 operations -> about 1,260 requests
@@ -23,6 +25,7 @@ EXAMPLES_PER_OPERATION = 80  # 14 operations -> about 1,260 requests
 @pytest.mark.slow
 def test_no_generated_request_gets_a_500(mariadb_server: MariaDBServer) -> None:
     url = mariadb_server.url(mariadb_server.create_database())
+    bring_to(url, Phase.CUT_OVER)  # commands and queries are served only while cut over
     key = ApiKeys(open_tracker(Settings(database_url=url)).sql_recorder.engine).create("fuzzer")
     app = create_app(Settings(database_url=url, poll_interval_seconds=0.05))
     statuses: Counter[int] = Counter()

@@ -16,8 +16,12 @@ from infrastructure.settings import Settings
 
 
 def events(database_url: str) -> int:
-    with make_engine(database_url).connect() as conn:
-        return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    finally:
+        engine.dispose()
 
 
 def test_requests_without_a_known_key_get_401_but_health_needs_none(client: TestClient) -> None:
