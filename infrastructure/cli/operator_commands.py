@@ -101,25 +101,24 @@ def bootstrap_command(
         return
     bootstrapper = Bootstrapper(open_tracker(settings), source, batch_size=batch_size)
     report = bootstrapper.run(plan=plan, progress_bars=partial(progress_bar, console=err))
-    table = Table(title="Bootstrap")
-    table.add_column("what")
-    table.add_column("count", justify="right")
-    for key, value in report.counts.items():
-        table.add_row(key, f"{value:,}")
-    console.print(table)
+    console.print(_counts_table("Bootstrap", report.counts))
     console.print(f"seeded by the {report.path}")
     if report.resumed:
         console.print("resumed an interrupted bootstrap; rows already stored were skipped")
     console.print(f"done at event position {report.position}. Next: `convtrack verify`")
 
 
-def _print_plan(plan: BootstrapPlan) -> None:
-    table = Table(title="Bootstrap (dry run: nothing written)")
+def _counts_table(title: str, counts: dict[str, int]) -> Table:
+    table = Table(title=title)
     table.add_column("what")
     table.add_column("count", justify="right")
-    for key, value in plan.counts.items():
+    for key, value in counts.items():
         table.add_row(key, f"{value:,}")
-    console.print(table)
+    return table
+
+
+def _print_plan(plan: BootstrapPlan) -> None:
+    console.print(_counts_table("Bootstrap (dry run: nothing written)", plan.counts))
     console.print(f"would seed by the {plan.choice.describe()}")
     console.print("then build the staging tables")
     if plan.resumed:

@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
 
 from domain.lifecycle import Phase
-from infrastructure.database import make_engine
+from tests.support.db_state import event_count
 from tests.support.lifecycle import bring_to
 from tests.support.processes import run_convtrack
-
-
-def events(url: str) -> int:
-    with make_engine(url).connect() as conn:
-        return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -39,7 +33,7 @@ def test_commands_print_json_and_bad_input_is_one_line_a_nonzero_exit_and_no_wri
     )
     assert enqueued.returncode == 0, enqueued.stderr
     entry = json.loads(enqueued.stdout)["ids"]["entry_id"]
-    before = events(sqlite_url)
+    before = event_count(sqlite_url)
     for args, code, words in [
         (("queue", "enqueue", "--user-id", "x", "--queue-type", "unsigned_users"), 2, "--user-id"),
         (("queue", "enqueue", "--user-id", "1", "--queue-type", "callback"), 2, "queue_type"),
@@ -64,7 +58,7 @@ def test_commands_print_json_and_bad_input_is_one_line_a_nonzero_exit_and_no_wri
         assert done.returncode == code, (args, done.returncode, done.stderr)
         lines = error_lines(done.stderr)
         assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], (args, done.stderr)
-    assert events(sqlite_url) == before, "nothing written by refused commands"
+    assert event_count(sqlite_url) == before, "nothing written by refused commands"
 
     first = run_convtrack(
         sqlite_url,

@@ -17,6 +17,7 @@ from bootstrap.legacy_source import LegacySource
 from bootstrap.sample_data import generate
 from infrastructure.database import make_engine
 from infrastructure.projections.tables import TableNames
+from tests.support.db_state import event_count
 from tests.support.mariadb_server import MariaDBServer
 from tests.support.processes import CONVTRACK, convtrack_env, run_convtrack
 
@@ -37,11 +38,6 @@ def staging_rows(url: str, skip: set[str]) -> dict[str, list[tuple[object, ...]]
             keys = list(result.keys())
             out[logical] = [tuple(v for k, v in zip(keys, row, strict=True) if k not in skip) for row in result]
     return out
-
-
-def event_count(url: str) -> int:
-    with make_engine(url).connect() as conn:
-        return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
 
 
 def event_count_if_any(url: str) -> int:

@@ -24,7 +24,8 @@ from infrastructure.projections.names import LIVE
 from infrastructure.projections.tables import TableNames
 from infrastructure.settings import Settings
 from infrastructure.wiring import read_lifecycle
-from tests.support.cutover_state import bootstrap_run, event_count, has_tables, table_rows
+from tests.support.cutover_state import bootstrap_run, has_tables, table_rows
+from tests.support.db_state import event_count
 from tests.support.lifecycle import bring_to
 from tests.support.processes import CONVTRACK, convtrack_env, run_convtrack
 

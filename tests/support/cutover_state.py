@@ -41,15 +41,6 @@ def everything_stored(url: str) -> dict[str, Any]:
         engine.dispose()
 
 
-def event_count(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
-    finally:
-        engine.dispose()
-
-
 def table_rows(engine: Engine, names: TableNames, logical: str) -> list[tuple[Any, ...]]:
     quoted = quote_sqlite(names.all()[logical]) if is_sqlite(engine) else names.qualified(logical)
     with engine.connect() as conn:

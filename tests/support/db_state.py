@@ -9,7 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, inspect, make_url
+from sqlalchemy import Connection, inspect, make_url, text
 
 from infrastructure.database import make_engine
 
@@ -63,3 +63,13 @@ def files_under(*folders: Path) -> set[str]:
             if not path.name.endswith(("-wal", "-shm")):
                 found.add(str(path))
     return found
+
+
+def event_count(url: str) -> int:
+    """How many events the store at ``url`` holds."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
+    finally:
+        engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from domain.values import JSON_MAX_BYTES, JSON_MAX_DEPTH, TEXT_MAX_BYTES, VARCHAR_MAX_CHARS
 from infrastructure.cli.main import main
 from infrastructure.database import make_engine
+from tests.support.db_state import event_count
 
 PAST_UTC = "9999-12-31T23:59:59-05:00"  # year 10000 in UTC
 UNICODE_DIGITS = "٣٤.٥٠"  # Arabic-Indic 34.50
@@ -33,15 +34,6 @@ def nested_objects(depth: int) -> dict[str, Any]:
     for _ in range(depth - 1):
         value = {"k": value}
     return value
-
-
-def events(database_url: str) -> int:
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 CONVERSION = {"user_id": 5, "conversion_type": "signed"}
@@ -70,11 +62,11 @@ HTTP_REFUSALS: list[tuple[str, dict[str, Any], str]] = [
 def test_http_refuses_what_a_projection_could_not_apply_naming_the_field(
     client: TestClient, database_url: str, path: str, body: dict[str, Any], field: str
 ) -> None:
-    before = events(database_url)
+    before = event_count(database_url)
     response = client.post(path, json=body)
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field, response.json()
-    assert events(database_url) == before
+    assert event_count(database_url) == before
 
 
 @pytest.mark.parametrize("name", ["since", "until"])
@@ -146,12 +138,12 @@ def run_cli(database_url: str, args: tuple[str, ...], monkeypatch: pytest.Monkey
 def test_the_cli_refuses_the_same_values_with_exit_2_and_one_line(
     live_url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any, args: tuple[str, ...], field: str
 ) -> None:
-    before = events(live_url)
+    before = event_count(live_url)
     base = ("conversion", "record", "--user-id", "5", "--conversion-type", "signed")  # a repeated option: the last
     code, stderr = run_cli(live_url, (*base, *args), monkeypatch, capsys)
     lines = stderr.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {field}:"), stderr[:300]
-    assert events(live_url) == before
+    assert event_count(live_url) == before
 
 
 @pytest.mark.parametrize(

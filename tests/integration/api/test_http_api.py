@@ -7,21 +7,11 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 
 from infrastructure.api.app import create_app
-from infrastructure.database import make_engine
 from infrastructure.event_store.recorder import SqlEventRecorder
 from infrastructure.settings import Settings
-
-
-def events(database_url: str) -> int:
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
-    finally:
-        engine.dispose()
+from tests.support.db_state import event_count
 
 
 def test_requests_without_a_known_key_get_401_but_health_needs_none(client: TestClient) -> None:
@@ -91,13 +81,13 @@ def test_money_is_exact_both_ways_and_totals_are_exact(client: TestClient) -> No
 def test_a_retried_request_with_the_same_idempotency_key_records_once(client: TestClient, database_url: str) -> None:
     body = {"user_id": 12, "conversion_type": "signed", "claim_value": "10.00"}
     first = client.post("/api/conversions", json=body, headers={"Idempotency-Key": "req-1"})
-    before = events(database_url)
+    before = event_count(database_url)
     again = client.post("/api/conversions", json=body, headers={"Idempotency-Key": "req-1"})
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["ids"] == first.json()["ids"] and again.json()["replayed"] is True
-    assert events(database_url) == before
+    assert event_count(database_url) == before
     other = client.post("/api/conversions", json={**body, "claim_value": "11.00"}, headers={"Idempotency-Key": "req-1"})
-    assert other.status_code == 409 and events(database_url) == before
+    assert other.status_code == 409 and event_count(database_url) == before
 
 
 def test_rule_violations_are_409_or_404_with_an_actionable_message(client: TestClient) -> None:
@@ -115,7 +105,7 @@ def test_rule_violations_are_409_or_404_with_an_actionable_message(client: TestC
 
 
 def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(client: TestClient, database_url: str) -> None:
-    before = events(database_url)
+    before = event_count(database_url)
     cases = [
         ({"user_id": "12", "queue_type": "unsigned_users"}, "user_id"),
         ({"user_id": 2**70, "queue_type": "unsigned_users"}, "user_id"),
@@ -141,7 +131,7 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(client: TestClie
         headers={"Content-Type": "application/json"},
     )
     assert huge.status_code == 413
-    assert events(database_url) == before
+    assert event_count(database_url) == before
 
 
 def test_a_store_failure_at_commit_is_a_503_to_retry_and_records_nothing(
@@ -151,7 +141,7 @@ def test_a_store_failure_at_commit_is_a_503_to_retry_and_records_nothing(
         raise sa_exc.OperationalError("INSERT INTO stored_events ...", None, Exception("Lost connection during query"))
 
     monkeypatch.setattr(SqlEventRecorder, "_assign", lost_connection)  # inside the group's transaction
-    before = events(database_url)
+    before = event_count(database_url)
     app = create_app(Settings(database_url=database_url, poll_interval_seconds=0.02))
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post(
@@ -161,4 +151,4 @@ def test_a_store_failure_at_commit_is_a_503_to_retry_and_records_nothing(
         )
     assert response.status_code == 503, response.text
     assert response.json()["error"] == "StoreUnavailable"
-    assert events(database_url) == before
+    assert event_count(database_url) == before

@@ -16,9 +16,9 @@ from domain import commands
 from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.app import create_app
-from infrastructure.database import make_engine
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.support.db_state import event_count
 from tests.support.lifecycle import bring_to
 
 ENQUEUE = {"user_id": 7, "queue_type": "unsigned_users"}
@@ -31,15 +31,6 @@ def eventually(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.1)
     return False
-
-
-def events(database_url: str) -> int:
-    engine = make_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT COUNT(*) FROM stored_events")).scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 def app_client(database_url: str) -> TestClient:
@@ -57,14 +48,14 @@ def test_a_running_server_refuses_before_cutover_serves_after_it_and_refuses_aft
     bring_to(database_url, Phase.BOOTSTRAPPED, users=0)
     tracker = open_tracker(Settings(database_url=database_url))
     with app_client(database_url) as client:
-        before = events(database_url)
+        before = event_count(database_url)
         refused = client.post("/api/queue", json=ENQUEUE)
         assert refused.status_code == 503 and refused.json()["error"] == "WrongPhase", refused.text
         assert "bootstrapped" in refused.json()["detail"] and "cutover" in refused.json()["detail"]
         assert client.get("/api/queue/getQueue", params={"queueType": "unsigned_users"}).status_code == 503
         ready = client.get("/ready")
         assert ready.status_code == 503 and ready.json()["phase"] == "bootstrapped"
-        assert events(database_url) == before
+        assert event_count(database_url) == before
 
         source = LegacySource(database_url)
         try:
@@ -82,14 +73,14 @@ def test_a_running_server_refuses_before_cutover_serves_after_it_and_refuses_aft
 
         rollback(tracker, database_url)
         assert eventually(lambda: client.get("/health").json()["phase"] == "rolled_back")
-        after = events(database_url)
+        after = event_count(database_url)
         refused = client.post("/api/queue", json=ENQUEUE)
         assert refused.status_code == 503 and "rolled_back" in refused.json()["detail"]
         health = client.get("/health").json()
         assert health["queries"].startswith("unavailable (phase rolled_back")
         assert client.get("/ready").status_code == 503
         assert client.get("/api/queue/getQueue", params={"queueType": "unsigned_users"}).status_code == 503
-        assert events(database_url) == after
+        assert event_count(database_url) == after
     tracker.sql_recorder.close()
 
 

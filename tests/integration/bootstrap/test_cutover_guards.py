@@ -18,7 +18,8 @@ from infrastructure.database import is_sqlite, make_engine
 from infrastructure.projections.tables import TableNames, quote_mysql, quote_sqlite
 from infrastructure.settings import Settings
 from infrastructure.wiring import read_lifecycle
-from tests.support.cutover_state import bootstrap_run, event_count, everything_stored, has_tables
+from tests.support.cutover_state import bootstrap_run, everything_stored, has_tables
+from tests.support.db_state import event_count
 from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import PASSWORD
 from tests.support.processes import CONVTRACK, convtrack_env, run_convtrack
