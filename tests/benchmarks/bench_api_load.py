@@ -206,7 +206,9 @@ def main() -> None:
             conversions = int(conn.execute(text("SELECT COUNT(*) FROM conversions")).scalar())
         live = rows_of(engine, runner.tables)
         rebuild(tracker, swap=False)
-        replayed = rows_of(engine, create_projection_tables(engine, TableNames.sibling(engine, "ct_rebuild"), None))
+        # the replay's tables as rebuild made them: with the legacy schema the bootstrap captured
+        rebuilt = create_projection_tables(engine, TableNames.sibling(engine, "ct_rebuild"), tracker.legacy_schema())
+        replayed = rows_of(engine, rebuilt)
         print(
             json.dumps(
                 {
