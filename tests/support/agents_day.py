@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
 from domain import commands
-from domain.identity import new_score_row_id
 from domain.lifecycle import Phase
 from infrastructure.database import is_sqlite, make_engine
 from infrastructure.projections.runner import TABLE_OF_MODULE
@@ -117,10 +116,10 @@ def _score_work(tracker: Any, day: Day, scorer: dict[str, Any]) -> None:
         "created_at": scorer["created_at"],
         "referral_code": scorer["referral_code"],
     }
-    tracker.execute(
+    first = tracker.execute(
         commands.RecordCallAttempt(user_id=NEW_USER, agent_id=AGENT, outcome="no_answer", called_at=CALLED_AT)
     )
-    day.expected[("user_call_scores", new_score_row_id(NEW_USER))] = {
+    day.expected[("user_call_scores", first.ids["score_id"])] = {
         "user_id": NEW_USER,
         "total_attempts": 1,
         "last_call_outcome": "no_answer",
