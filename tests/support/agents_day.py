@@ -57,12 +57,18 @@ def typed_rows(url: str) -> Rows:
 
 
 def legacy_ddl(engine: Engine) -> dict[str, Any]:
+    """MariaDB: SHOW CREATE TABLE. SQLite: the table's and its indexes' SQL, identifiers
+    unquoted (SQLite's ALTER TABLE RENAME, which cutover and rollback use, rewrites the
+    name it renames as a quoted one; the statement is otherwise the same)."""
     with engine.connect() as conn:
         if is_sqlite(engine):
             return {
-                t: conn.exec_driver_sql(
-                    "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? ORDER BY name", (t,)
-                ).all()
+                t: [
+                    (kind, name, (sql or "").replace('"', ""))
+                    for kind, name, sql in conn.exec_driver_sql(
+                        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? ORDER BY name", (t,)
+                    )
+                ]
                 for t in MIGRATED_TABLES
             }
         return {t: conn.exec_driver_sql(f"SHOW CREATE TABLE {t}").one()[1] for t in MIGRATED_TABLES}
