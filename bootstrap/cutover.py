@@ -1,12 +1,14 @@
-"""``convtrack cutover``, ``rollback`` and ``export``.
+"""``convtrack cutover`` and ``rollback`` (``export`` is in ``bootstrap.export``).
 
 Cutover refuses unless verify passes now and the legacy tables are unchanged since the
 bootstrap's snapshot (checksums). Then one atomic rename moves the legacy tables to a
 kept name (a sibling database ``<db>_ct_legacy_<stamp>_<n>`` on MariaDB, a prefix on
-SQLite) and the staging tables to the live names. Rollback swaps back just as atomically:
-the legacy tables return untouched (their checksums are re-checked), the tracker's tables
-are kept as ``ct_rolledback_<stamp>_<n>``, and the event log keeps everything recorded
-meanwhile. Both refuse before anything moves when what they would move is missing.
+SQLite) and the staging tables to the live names. Rollback first writes everything
+recorded since cutover into the kept legacy tables in the legacy shape
+(``legacy_writeback``; rows nothing touched are not written, and the kept copy's
+checksums are compared with the snapshot before it), then swaps back just as atomically;
+the tracker's tables are kept as ``ct_rolledback_<stamp>_<n>`` and the event log keeps
+everything. Both refuse before anything moves when what they would move is missing.
 
 The labels derive from the bootstrap run (its time, the legacy snapshot's, and the
 cutover's ordinal), so a dry run names exactly what the real run will use. Each command
@@ -17,22 +19,19 @@ by running it again, with the same result as an uninterrupted run.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-from eventsourcing.utils import get_topic
 from sqlalchemy import Engine, select
 
 from bootstrap.bootstrapper import STAGING
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource, table_checksum
+from bootstrap.legacy_writeback import write_back, writeback_position
 from bootstrap.preflight import refuse_if_triggers
-from bootstrap.reports import SignOff, _default, verify_report_data
+from bootstrap.reports import SignOff, verify_report_data
 from bootstrap.verify import VerifyReport, staging_tables, verify
 from domain.bootstrap_run import BootstrapRun
-from domain.conversion import Conversion
 from domain.errors import OperationRefused
 from domain.lifecycle import phase_of, require
 from infrastructure.application import ConversionTracker
@@ -47,7 +46,7 @@ from infrastructure.projections.tables import TableNames, quote_sqlite
 LOGICAL = ("user_call_scores", "call_queue", "conversions")
 CUTOVER_HOLDER = "cutover"
 ROLLBACK_HOLDER = "rolled-back"
-CHECKPOINTS = ("before-record", "after-record", "after-rename")
+CHECKPOINTS = ("before-record", "after-record", "after-writeback-batch", "after-rename")
 
 
 def _carry_on(_point: str) -> None:
@@ -230,9 +229,15 @@ def _finish_cutover(
 
 @dataclass(frozen=True)
 class RollbackResult:
+    """``legacy_checksums_equal``: the legacy rows nothing touched since cutover are as at
+    the bootstrap's snapshot (the kept copy's checksums before the write-back; None when
+    an interrupted run had begun it and checked then). ``written``: legacy rows written
+    back per table by this run."""
+
     position: int
     rolled_back_label: str
-    legacy_checksums_equal: bool
+    legacy_checksums_equal: bool | None
+    written: dict[str, int] = field(default_factory=dict)
 
 
 def rollback(
@@ -250,7 +255,7 @@ def rollback(
     legacy = TableNames.sibling(engine, run.legacy_label)
     op.checksums("snapshot", dict(run.legacy_checksums))
     renamed = run.rollback_pending is not None and table_exists(engine, retired, "conversions")
-    kept = [] if renamed else _kept_legacy(engine, legacy, source_url, run.legacy_label, op)
+    kept, before = ([], {}) if renamed else _kept_legacy(engine, legacy, source_url, run.legacy_label, op)
     if dry_run:
         return RollbackResult(tracker.head_position(), label, True)
     if run.rollback_pending is None:
@@ -259,7 +264,10 @@ def rollback(
         tracker.save(run)
     op.checkpoint("after-record")
     tracking.steal_lease(engine, LIVE, ROLLBACK_HOLDER, ttl_seconds=10 * 365 * 86400)  # followers stop for good
+    untouched: bool | None = None
+    written: dict[str, int] = {}
     if not renamed:
+        untouched, written = _write_back(tracker, run, legacy if kept else None, before, op)
         moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
         moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
         swap_tables(engine, moves)
@@ -269,30 +277,62 @@ def rollback(
     tracker.save(run)
     equal = _restored_as_snapshot(run, source_url, op)
     op.note(rolled_back_label=label, position=position, legacy_label=run.legacy_label)
-    return RollbackResult(position, label, equal)
+    elsewhere = not renamed and not kept  # the legacy tables live in another database: nothing was written
+    return RollbackResult(position, label, equal if elsewhere else _untouched(untouched, equal), written)
 
 
-def _kept_legacy(engine: Engine, legacy: TableNames, source_url: str, label: str, op: Operation) -> list[str]:
-    """The kept legacy tables to move back. Refuses, before anything moves, unless all are
-    kept, or none is because the legacy tables live in another database (and are there)."""
+def _untouched(checked: bool | None, equal_after: bool) -> bool | None:
+    """The kept copy's check before the write-back, when this run made it; else equal
+    checksums after (nothing was written back) prove it, and unequal ones prove nothing
+    (rows written back change them)."""
+    if checked is not None:
+        return checked
+    return True if equal_after else None
+
+
+def _kept_legacy(
+    engine: Engine, legacy: TableNames, source_url: str, label: str, op: Operation
+) -> tuple[list[str], dict[str, str]]:
+    """The kept legacy tables to move back and their checksums. Refuses, before anything
+    moves, unless all are kept, or none is because the legacy tables live in another
+    database (and are there)."""
     kept = [t for t in MIGRATED_TABLES if table_exists(engine, legacy, t)]
     if len(kept) == len(MIGRATED_TABLES):
-        op.checksums("before", kept_checksums(engine, legacy))
-        return kept
+        before = kept_checksums(engine, legacy)
+        op.checksums("before", before)
+        return kept, before
     if not kept and database_identity(source_url) != database_identity(engine.url):
         source = LegacySource(source_url)
         try:
             source.require_tables()
-            op.checksums("before", legacy_checksums(source))
+            before = legacy_checksums(source)
+            op.checksums("before", before)
         finally:
             source.close()
-        return kept
+        return kept, before
     missing = ", ".join(t for t in MIGRATED_TABLES if t not in kept)
     where = f"database {legacy.schema}" if legacy.schema else f"tables {label}_*"
     raise OperationRefused(
         f"the kept legacy tables are missing ({missing} not in {where}); nothing was moved: "
         "the tracker's tables stay live. Restore the kept tables (or your backup) first"
     )
+
+
+def _write_back(
+    tracker: ConversionTracker, run: BootstrapRun, legacy: TableNames | None, before: dict[str, str], op: Operation
+) -> tuple[bool | None, dict[str, int]]:
+    """Bring the kept legacy tables up to date (``legacy_writeback``); whether their rows
+    were as at the snapshot before it began (None: an interrupted run had begun it). Legacy
+    tables living in another database are not kept here and are not written."""
+    if legacy is None:
+        op.note(writeback={"skipped": "the legacy tables live in another database; nothing written back"})
+        return None, {}
+    since = run.cutover_position or 0
+    begun = writeback_position(tracker.sql_recorder.engine) > since
+    stats = write_back(tracker, legacy, since, op.checkpoint)
+    op.note(writeback={"events": stats.events, "rows": stats.rows, "from": stats.start, "to": stats.end})
+    untouched = None if begun else all(before.get(t) == run.legacy_checksums.get(t) for t in MIGRATED_TABLES)
+    return untouched, stats.rows
 
 
 def _position_of_latest_event(tracker: ConversionTracker, run: BootstrapRun) -> int:
@@ -320,36 +360,3 @@ def _restored_as_snapshot(run: BootstrapRun, source_url: str, op: Operation) -> 
     if op.signoff is not None:
         op.signoff.compared = compared
     return all(after[name] == run.legacy_checksums.get(name) for name in MIGRATED_TABLES)
-
-
-def export_conversions(tracker: ConversionTracker, path: Path) -> int:
-    """Write every conversion event recorded since the (last) cutover as JSON lines."""
-    run = _require_run(tracker)
-    start = run.cutover_position
-    if start is None:
-        raise OperationRefused("there was no cutover: nothing was recorded by the tracker's services")
-    topics = [get_topic(Conversion.Recorded), get_topic(Conversion.Reversed)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with path.open("w", encoding="utf-8") as out:
-        position = start
-        while True:
-            batch = tracker.sql_recorder.select_notifications(position, 1000, topics=topics, inclusive_of_start=False)
-            if not batch:
-                break
-            for notification in batch:
-                event = tracker.mapper.to_domain_event(notification)
-                record: dict[str, Any] = {
-                    "position": notification.id,
-                    "event": type(event).__name__,
-                    "recorded_at": event.timestamp,
-                }
-                record.update(
-                    {"row": event.row}
-                    if hasattr(event, "row")
-                    else {"conversion_id": event.row_id, "reason": event.reason}
-                )  # type: ignore[attr-defined]
-                out.write(json.dumps(record, default=_default, ensure_ascii=False) + "\n")
-                written += 1
-            position = batch[-1].id
-    return written

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     pause_at: str | None = Field(
         None,
         description="Testing only: cutover and rollback stop for good at this point (before-record, after-record, "
-        "after-rename) so a test can kill them there",
+        "after-rename; rollback also after-writeback-batch) so a test can kill them there",
     )
 
     @property

@@ -16,7 +16,8 @@ from rich.rule import Rule
 
 from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper
-from bootstrap.cutover import cutover, export_conversions, rollback
+from bootstrap.cutover import cutover, rollback
+from bootstrap.export import export
 from bootstrap.legacy_source import LegacySource
 from bootstrap.reports import verify_report_data, verify_report_markdown, write_reports
 from bootstrap.sample_data import generate
@@ -122,13 +123,11 @@ def _record_work(console: Console, tracker: ConversionTracker) -> None:
 
 
 def _roll_back(console: Console, tracker: ConversionTracker, url: str, reports: Path) -> None:
-    console.print(Rule("7. rollback: the legacy tables come back byte for byte"))
+    console.print(Rule("7. rollback: the legacy tables come back with everything recorded since cutover"))
     back = rollback(tracker, url)
     console.print(
-        f"legacy checksums equal to the snapshot: {back.legacy_checksums_equal}; "
+        f"rows written back: {back.written}; rows nothing touched as at the snapshot: {back.legacy_checksums_equal}; "
         f"tracker tables kept as {back.rolled_back_label}"
     )
-    exported = export_conversions(tracker, reports / "conversions-since-cutover.jsonl")
-    console.print(
-        f"{exported} conversion events since cutover exported to {reports / 'conversions-since-cutover.jsonl'}"
-    )
+    exported = export(tracker, reports / "conversions.jsonl")
+    console.print(f"{exported} conversion events exported to {reports / 'conversions.jsonl'}")

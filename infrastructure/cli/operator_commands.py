@@ -15,7 +15,8 @@ from rich.table import Table
 
 from bootstrap.assess import assess
 from bootstrap.bootstrapper import Bootstrapper, BootstrapPlan, plan_bootstrap
-from bootstrap.cutover import Operation, cutover, export_conversions, rollback
+from bootstrap.cutover import Operation, RollbackResult, cutover, rollback
+from bootstrap.export import default_path, export
 from bootstrap.legacy_source import LegacySource
 from bootstrap.preflight import RUNBOOK
 from bootstrap.reports import SignOff, to_json, verify_report_body, verify_report_title, write_signoff
@@ -225,25 +226,41 @@ def rollback_command(
     with _signed(signoff, reports_dir or settings.reports_dir, "Rollback"):
         operation = Operation(signoff, pause_point(settings))
         result = rollback(open_tracker(settings), settings.effective_legacy_url, operation=operation)
-        equal = result.legacy_checksums_equal
+        differ = result.legacy_checksums_equal is False
         signoff.finish(
-            "rolled back" if equal else "rolled back; the legacy checksums differ from the snapshot", ok=equal
+            "rolled back; the kept legacy tables differed from the snapshot" if differ else "rolled back", ok=not differ
         )
     console.print(f"rolled back at event position {result.position}; tracker tables kept as {result.rolled_back_label}")
-    if not result.legacy_checksums_equal:
-        fail("the restored legacy tables' checksums differ from the bootstrap snapshot", 9)
-    console.print(
-        "legacy tables restored: checksums equal to the bootstrap snapshot. "
-        "Conversions recorded meanwhile: `convtrack export`"
+    if differ:
+        fail("the kept legacy tables' checksums differed from the bootstrap snapshot before the write-back", 9)
+    console.print(_restored_line(result))
+
+
+def _restored_line(result: RollbackResult) -> str:
+    written = ", ".join(f"{table}: {rows}" for table, rows in result.written.items()) or "none"
+    checked = (
+        "the kept copy was checked in the interrupted run"
+        if result.legacy_checksums_equal is None
+        else "rows nothing touched are as at the bootstrap snapshot"
+    )
+    return (
+        f"legacy tables restored with what was recorded since cutover (rows written back: {written}); {checked}. "
+        "Everything recorded meanwhile: `convtrack export --all-events`"
     )
 
 
 def export_command(
-    output: Path = typer.Option(Path("reports/conversions-since-cutover.jsonl"), help="JSON-lines file to write"),
+    output: Path | None = typer.Option(
+        None,
+        help="JSON-lines file to write (default: in the reports folder)",
+    ),
+    all_events: bool = typer.Option(False, "--all-events", help="Every event since the cutover, not only conversions"),
 ) -> None:
-    """Write the conversions recorded since cutover (from the event log) as JSON lines."""
-    written = export_conversions(open_tracker(Settings()), output)
-    console.print(f"wrote {written} conversion events to {output}")
+    """Write every conversion since the bootstrap (or, with --all-events, every event since cutover) as JSON lines."""
+    settings = Settings()
+    path = output or default_path(settings.reports_dir, all_events=all_events)
+    written = export(open_tracker(settings), path, all_events=all_events)
+    console.print(f"wrote {written} {'events' if all_events else 'conversion events'} to {path}")
 
 
 def sample_data_command(

@@ -13,3 +13,4 @@ PROJECTED_TABLES = (USER_CALL_SCORES, CALL_QUEUE, CONVERSIONS)  # in creation or
 
 LIVE = "live"  # the projection that maintains the live tables
 REBUILD = "rebuild"  # the projection a rebuild replays into fresh tables
+WRITEBACK = "legacy-writeback"  # a rollback writing what was recorded since cutover into the kept legacy tables

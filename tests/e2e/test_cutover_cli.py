@@ -156,7 +156,7 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
     assert reversed_.returncode == 0, reversed_.stderr
     recorded = run_convtrack(database_url, "project", "--once")
     assert recorded.returncode == 0, recorded.stderr
-    back = run_convtrack(database_url, "rollback", "--yes")
+    back = run_convtrack(database_url, "rollback", "--yes", "--reports-dir", str(tmp_path))
     assert back.returncode == 0, back.stderr
     exported = run_convtrack(database_url, "export", "--output", str(tmp_path / "since.jsonl"))
     assert exported.returncode == 0, exported.stderr
@@ -167,8 +167,9 @@ def test_the_whole_cutover_and_rollback_from_the_command_line(database_url: str,
         (users[1], "0.10"),
     ]
     assert lines[2]["conversion_id"] == conversions[0] and lines[2]["reason"] == "withdrew"
-    after = LegacySource(database_url)
-    assert {t: after.checksum(t) for t in ("user_call_scores", "call_queue")} == checksums
+    rolled = json.loads((tmp_path / "rollback-latest.json").read_text())
+    assert rolled["legacy_checksums"]["before"] == checksums, "the kept copy was untouched until the write-back"
+    assert rolled["writeback"]["rows"]["user_call_scores"] == 2, "the converted users' rows came back updated"
     refused = run_convtrack(database_url, "project", "--once")
     assert refused.returncode != 0 and "legacy" in refused.stderr, "nothing writes the restored legacy tables"
 
