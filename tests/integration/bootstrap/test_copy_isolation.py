@@ -157,3 +157,21 @@ def test_status_lists_the_copies_and_drop_copy_drops_them_but_not_the_kept_legac
     dropped = run_convtrack(database_url, "drop-copy", rolled, "--yes")
     assert dropped.returncode == 0 and f"dropped {rolled}" in dropped.stdout, dropped.stderr
     assert json.loads(run_convtrack(database_url, "status", "--json").stdout)["copies"] == []
+
+
+def test_on_sqlite_copies_are_not_isolated_a_cascade_reaches_them_as_the_runbook_says(sqlite_url: str) -> None:
+    """SQLite cannot drop a foreign key without rebuilding the table; the runbook says so.
+    (The generated SQLite legacy tables have no foreign keys; the tracker's tables do.)"""
+    bring_to(sqlite_url, Phase.ROLLED_BACK)
+    engine = make_engine(sqlite_url)
+    kept = TableNames.sibling(engine, bootstrap_run(sqlite_url).history[-1]["rollback"])
+    with engine.connect() as conn:
+        agent = conn.exec_driver_sql(
+            f'SELECT MIN(assigned_to_agent_id) FROM "{kept.queue}" WHERE assigned_to_agent_id IS NOT NULL'
+        ).scalar()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE agents SET id = 1000 WHERE id = {int(agent)}")
+    with engine.connect() as conn:
+        moved = conn.exec_driver_sql(f'SELECT COUNT(*) FROM "{kept.queue}" WHERE assigned_to_agent_id = 1000').scalar()
+    assert moved, "PRAGMA foreign_keys=ON: the cascade reaches the prefixed copy"
+    engine.dispose()
