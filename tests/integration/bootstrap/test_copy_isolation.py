@@ -136,6 +136,7 @@ def test_a_cutover_and_a_rollback_killed_after_their_rename_end_isolated_and_res
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_status_lists_the_copies_and_drop_copy_drops_them_but_not_the_kept_legacy_one_while_cut_over(
     database_url: str,
 ) -> None:
