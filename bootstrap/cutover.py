@@ -36,7 +36,7 @@ from domain.errors import OperationRefused
 from domain.lifecycle import phase_of, require
 from infrastructure.application import ConversionTracker
 from infrastructure.database import database_identity, is_sqlite, write_transaction
-from infrastructure.projections import tracking
+from infrastructure.projections import copies, tracking
 from infrastructure.projections.labels import Kind, make_label
 from infrastructure.projections.names import LIVE
 from infrastructure.projections.runner import ProjectionRunner
@@ -214,6 +214,7 @@ def _finish_cutover(
     tracker: ConversionTracker, run: BootstrapRun, label: str, source: LegacySource, op: Operation
 ) -> CutoverResult:
     engine = tracker.sql_recorder.engine
+    copies.isolate(engine, TableNames.sibling(engine, label))  # the kept copy no longer names live tables
     with engine.connect() as conn:
         position = tracking.read_position(conn, STAGING)
     with write_transaction(engine) as conn:
@@ -272,6 +273,8 @@ def rollback(
         moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
         swap_tables(engine, moves)
         op.checkpoint("after-rename")
+    copies.restore(engine, legacy, live)  # the legacy tables' keys, exactly as they were (rerun: no-op)
+    copies.isolate(engine, retired)
     position = _position_of_latest_event(tracker, run)
     run.record_rollback(position, label)
     tracker.save(run)

@@ -71,6 +71,7 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "project": frozenset({Phase.CUT_OVER}),
     "rebuild": frozenset({Phase.CUT_OVER}),
     "drop-retired": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),
+    "drop-copy": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),  # not the kept legacy copy while cut over
     "sample-data": frozenset({Phase.NOT_BOOTSTRAPPED}),  # the phase of the database it fills (--url)
     "demo": ALL,  # its own database under --workdir
     "serve": ALL,  # a running server follows the phase: commands and queries only while cut over

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, MetaData, func, inspect, select
 
 from domain.lifecycle import MEANING, NEXT_STEP, Phase
 from infrastructure.event_store.tables import event_store_tables
+from infrastructure.projections.copies import Copy, list_copies
 from infrastructure.projections.tracking import tracking_table
 from infrastructure.settings import Settings
 from infrastructure.wiring import Lifecycle, lifecycle_on, read_only_engine
@@ -30,6 +31,7 @@ class Status:
     lifecycle: Lifecycle
     head: int | None = None  # the newest event's position; None without an event store
     projections: list[ProjectionPosition] = field(default_factory=list)
+    copies: list[Copy] = field(default_factory=list)  # kept, retired and rolled-back table sets
 
     def to_dict(self) -> dict[str, Any]:
         phase, run = self.lifecycle.phase, self.lifecycle.run
@@ -49,6 +51,7 @@ class Status:
                 {"name": p.name, "position": p.position, "lag": p.lag, "updated_at": _iso(p.updated_at)}
                 for p in self.projections
             ],
+            "copies": [copy.to_dict() for copy in self.copies],
         }
 
 
@@ -63,7 +66,7 @@ def read_status(settings: Settings) -> Status:
     try:
         lifecycle = lifecycle_on(engine, settings.events_table)
         head = _head(engine, settings.events_table)
-        return Status(lifecycle, head, _projections(engine, head or 0))
+        return Status(lifecycle, head, _projections(engine, head or 0), list_copies(engine))
     finally:
         engine.dispose()
 

@@ -8,7 +8,14 @@ from sqlalchemy.exc import OperationalError as SqlOperationalError
 from typer._click.exceptions import ClickException  # typer vendors click since 0.2x
 
 from domain.errors import ConvTrackError
-from infrastructure.cli import demo_command, operator_commands, projection_commands, service_commands, status_command
+from infrastructure.cli import (
+    copy_commands,
+    demo_command,
+    operator_commands,
+    projection_commands,
+    service_commands,
+    status_command,
+)
 from infrastructure.cli.errors import fail, fail_on
 from infrastructure.cli.phase_guard import guard_phases
 
@@ -31,6 +38,7 @@ projection_commands.register(app)
 operator_commands.register(app)
 service_commands.register(app)
 status_command.register(app)
+copy_commands.register(app)
 guard_phases(app)  # last: every subcommand checks the lifecycle's phase before it runs
 
 

@@ -1,5 +1,6 @@
 """``convtrack status``: the phase, since when, the kept and retired labels, the
-projections' positions and lag, and the next command. Writes nothing."""
+projections' positions and lag, the copies kept (label, kind, tables and row counts) and
+the next command. Writes nothing."""
 
 from __future__ import annotations
 
@@ -45,5 +46,8 @@ def status_lines(facts: dict[str, Any]) -> list[str]:
         lines.append(f"events: head at position {facts['head']}")
     for projection in facts["projections"]:
         lines.append(f"  projection {projection['name']}: position {projection['position']}, lag {projection['lag']}")
+    for copy in facts.get("copies", []):
+        tables = ", ".join(f"{name} {rows:,} rows" for name, rows in sorted(copy["tables"].items())) or "no tables"
+        lines.append(f"copy {copy['label']} ({copy['kind']}): {tables}")
     lines.append(f"next: {facts['next']}")
     return lines

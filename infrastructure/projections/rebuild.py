@@ -12,7 +12,7 @@ from domain.bootstrap_run import BootstrapRun
 from domain.errors import NotFound, OperationRefused
 from domain.legacy_schema import LegacySchema
 from infrastructure.database import is_sqlite
-from infrastructure.projections import tracking
+from infrastructure.projections import copies, tracking
 from infrastructure.projections.event_source import EventSource, aggregate_or_none, sql_recorder_of
 from infrastructure.projections.labels import Kind, kept_tables, make_label
 from infrastructure.projections.names import LIVE, PROJECTED_TABLES, REBUILD
@@ -102,6 +102,7 @@ def rebuild(
         moves = [Move(t, live, retired) for t in PROJECTED_TABLES if table_exists(engine, live, t)]
         moves += [Move(t, target, live) for t in PROJECTED_TABLES]
         swap_tables(engine, moves, tracking=(LIVE, position))
+        copies.isolate(engine, retired)  # the retired copy no longer names live tables
     finally:
         tracking.release_lease(engine, LIVE, holder)
     return RebuildResult(applied, position, retired, label)

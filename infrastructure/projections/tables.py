@@ -23,7 +23,14 @@ from infrastructure.database import is_sqlite, schema_lock, write_transaction
 from infrastructure.projections import legacy_ddl
 from infrastructure.projections.column_types import sa_type
 from infrastructure.projections.legacy_ddl import ColumnSpec, IndexSpec
-from infrastructure.projections.names import AGENTS, CALL_QUEUE, CONVERSIONS, PROJECTED_TABLES, USER_CALL_SCORES
+from infrastructure.projections.names import (
+    AGENTS,
+    CALL_QUEUE,
+    CONVERSIONS,
+    OUTWARD_KEYS,
+    PROJECTED_TABLES,
+    USER_CALL_SCORES,
+)
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,7 @@ def drop_projection_tables(engine: Engine, names: TableNames) -> None:
             else:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {names.qualified(logical)}")
         if names.schema and not is_sqlite(engine):
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {quote_mysql(names.schema)}.{quote_mysql(OUTWARD_KEYS)}")
             remaining = conn.execute(
                 text("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = :s"),
                 {"s": names.schema},

@@ -41,6 +41,7 @@ OPERATOR_ARGV: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("project",): [("project", "--once")],  # following (no --once) has the same check; it would not return
     ("rebuild",): [("rebuild",), ("rebuild", "--dry-run")],
     ("drop-retired",): [("drop-retired", "ct_retired_20260101000000_abcd", "--yes")],
+    ("drop-copy",): [("drop-copy", "ct_retired_20260101000000_abcd", "--yes")],
     ("sample-data",): [("sample-data", "--url", "{url}", "--users", "5")],
     ("serve",): [("serve", "--port", "1")],
     ("demo",): [("demo", "--workdir", "demo", "--users", "10")],
