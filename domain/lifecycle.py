@@ -65,6 +65,7 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "assess": ALL,
     "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING}),
     "verify": frozenset({Phase.BOOTSTRAPPED}),
+    "verify-live": frozenset({Phase.CUT_OVER}),  # `verify --live`: the live tables against the events
     "cutover": frozenset({Phase.BOOTSTRAPPED}),
     "rollback": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),  # in rolled_back: only to finish an interrupted one
     "export": frozenset({Phase.CUT_OVER, Phase.ROLLED_BACK}),

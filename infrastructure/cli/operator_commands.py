@@ -25,6 +25,7 @@ from bootstrap.signoff import signed_verify
 from domain.errors import ConvTrackError
 from infrastructure.cli.confirmation import confirm, pause_point
 from infrastructure.cli.errors import fail
+from infrastructure.cli.live_verify import verify_live
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
 from infrastructure.settings import Settings
@@ -128,9 +129,16 @@ def _print_plan(plan: BootstrapPlan) -> None:
 
 def verify_command(
     reports_dir: Path | None = typer.Option(None, help="Where to write the JSON and Markdown reports"),
+    live: bool = typer.Option(
+        False, "--live", help="After cutover: compare the live tables with the events (rows written outside; exit 8)"
+    ),
 ) -> None:
-    """Reconcile every legacy row with its projected row; write reports; exit non-zero on any mismatch."""
+    """Reconcile every legacy row with its projected row; write reports; exit non-zero on any mismatch.
+    With --live (after cutover): every live row against the events, to find writes from outside."""
     settings = Settings()
+    if live:
+        verify_live(settings, reports_dir, console, err)
+        return
     tracker = open_tracker(settings)
     signoff = SignOff.begin("verify", settings.database_url, settings.effective_legacy_url)
     with progress_bar("verifying", console=err, unit="rows") as update:

@@ -23,6 +23,9 @@ from infrastructure.wiring import read_lifecycle
 AGENT_GROUPS = frozenset({"conversion", "call", "queue", "score"})  # the agents' commands
 DATABASE_OPTION = {"sample-data": "url"}  # commands that act on the database an option names
 GUARDED = "__convtrack_phase_key__"
+# An option that makes a command another one, with its own rule in ALLOWED: `verify`
+# compares legacy and staging before cutover, `verify --live` the live tables after it.
+OPTION_KEYS: dict[tuple[str, str], str] = {("verify", "--live"): "verify-live"}
 
 
 def allowed_key(top_level: str) -> str:
@@ -31,6 +34,15 @@ def allowed_key(top_level: str) -> str:
     if key not in ALLOWED:
         raise RuntimeError(f"`convtrack {top_level}` has no rule in domain.lifecycle.ALLOWED")
     return key
+
+
+def key_for(key: str, what: str, params: dict[str, Any]) -> tuple[str, str]:
+    """The key of ``ALLOWED`` (and the command's name for people) once its options are
+    parsed: ``verify`` with ``live`` set is ``verify-live`` (``OPTION_KEYS``)."""
+    for (command, option), other in OPTION_KEYS.items():
+        if key == command and params.get(option.removeprefix("--").replace("-", "_")):
+            return other, f"{what} {option}"
+    return key, what
 
 
 def check_phase(key: str, what: str, params: dict[str, Any]) -> None:
@@ -46,7 +58,7 @@ def check_phase(key: str, what: str, params: dict[str, Any]) -> None:
 def guarded(key: str, what: str, callback: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(callback)  # typer reads the parameters through __wrapped__ / __signature__
     def run(**params: Any) -> Any:
-        check_phase(key, what, params)
+        check_phase(*key_for(key, what, params), params)
         return callback(**params)
 
     setattr(run, GUARDED, key)

@@ -58,7 +58,9 @@ def project(
                 stop.set()
                 worker.join(timeout=10)
                 require("project", phase)
-            console.print(f"position {runner.position()}  lag {runner.lag()}  applied here {runner.stats.applied}")
+            foreign = f"  foreign rows met {runner.stats.foreign_rows}" if runner.stats.foreign_rows else ""
+            applied = runner.stats.applied
+            console.print(f"position {runner.position()}  lag {runner.lag()}  applied here {applied}{foreign}")
     except KeyboardInterrupt:
         stop.set()
         worker.join(timeout=10)
@@ -70,9 +72,13 @@ def rebuild_command(
     workers: int | None = typer.Option(
         None, min=1, max=16, help="Replay processes on MariaDB/MySQL (default: 2 from 100,000 events, else 1)"
     ),
+    discard_foreign_writes: bool = typer.Option(
+        False, "--discard-foreign-writes", help="Swap even when live rows were written outside the tracker (lost)"
+    ),
 ) -> None:
     """Replay every event into fresh tables while the live ones keep serving, then swap them in
-    with one atomic rename. The old tables are kept (retired) until `convtrack drop-retired`."""
+    with one atomic rename. The old tables are kept (retired) until `convtrack drop-retired`.
+    Refused (exit 5) while a live row was written outside the tracker (`verify --live` lists them)."""
     console = Console(stderr=True)
     tracker = open_tracker(Settings())
     with progress_bar("rebuilding", console=console) as update:
@@ -82,6 +88,11 @@ def rebuild_command(
             batch_size=batch_size,
             swap=not dry_run,
             workers=workers,
+            discard_foreign_writes=discard_foreign_writes,
+        )
+    if result.foreign_rows:
+        console.print(
+            f"discarded {result.foreign_rows} live rows written outside the tracker (--discard-foreign-writes)"
         )
     if result.retired is None:
         console.print(f"built {result.events} events into staging (not swapped: --dry-run)")

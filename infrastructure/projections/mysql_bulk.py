@@ -12,6 +12,13 @@ server is what the generic path sends), but the statements are rendered once per
   is left alone, exactly as ``UPDATE ... WHERE id = ?`` would;
 - deletes: ``DELETE ... WHERE id IN (...)``.
 
+Given ``on_foreign`` (the live tables' writer), the rows a write meets that the events
+never made are reported from the counts the statements return anyway (the connection
+counts found rows): an upsert counts 2 for an existing row it changed, 1 for a new one;
+an update counts the rows it found. Only when a count is off does one more query run.
+(Updates are not checked on ``user_call_scores``: a user the events know without a score
+row gets updates that find none, by design; ``verify --live`` finds a row deleted there.)
+
 Statements stay far below ``max_allowed_packet`` (MariaDB's default is 16 MiB).
 """
 
@@ -29,7 +36,7 @@ from pymysql.converters import encoders, escape_string
 from sqlalchemy import Connection, Dialect, Table
 from sqlalchemy import exc as sa_exc
 
-from infrastructure.projections.writer import BatchFold
+from infrastructure.projections.writer import BatchFold, ForeignRows
 
 STATEMENT_BYTES = 1 << 20
 UPDATE_ROWS = 500
@@ -44,8 +51,12 @@ _SCALAR_ENCODERS = {kind: encoders[kind] for kind in (bool, float, Decimal, date
 class MySQLBulkWriter:
     """Renders and runs the statements for one table; built once per table."""
 
-    def __init__(self, table: Table, dialect: Dialect) -> None:
+    def __init__(
+        self, table: Table, dialect: Dialect, on_foreign: ForeignRows | None = None, *, check_updates: bool = True
+    ) -> None:
         self.table = table
+        self.on_foreign = on_foreign
+        self.check_updates = check_updates  # off where an update may legitimately find no row
         self.name = dialect.identifier_preparer.format_table(table)
         self.quote = dialect.identifier_preparer.quote
         self.columns = {c.name for c in table.c}
@@ -103,9 +114,12 @@ class MySQLBulkWriter:
             tail = " AS new ON DUPLICATE KEY UPDATE " + ",".join(f"{c}=new.{c}" for c in settable)
         else:
             tail = " ON DUPLICATE KEY UPDATE " + ",".join(f"{c}=VALUES({c})" for c in settable)
-        tuples = ("(" + ",".join(self._rendered(literal, columns, row)) + ")" for row in rows)
+        tuples = ((row["id"], "(" + ",".join(self._rendered(literal, columns, row)) + ")") for row in rows)
         for chunk in _sized_chunks(tuples, STATEMENT_BYTES):
-            cursor.execute(head + ",".join(chunk) + tail)
+            affected = cursor.execute(head + ",".join(text for _, text in chunk) + tail)
+            if self.on_foreign is not None and affected > len(chunk):  # an existing row was changed
+                ids = [str(row_id) for row_id, _ in chunk]
+                self.on_foreign(self.table.name, "insert met existing rows", ids, affected - len(chunk))
 
     def _update(self, cursor: _Cursor, literal: Literal, columns: tuple[str, ...], rows: list[dict]) -> None:
         quoted = [self.quote(c) for c in columns]
@@ -119,7 +133,20 @@ class MySQLBulkWriter:
                     values = [f"{value} AS {name}" for value, name in zip(values, quoted, strict=True)]
                 selects.append("SELECT " + ",".join(values))
             derived = " UNION ALL ".join(selects)
-            cursor.execute(f"UPDATE {self.name} AS t JOIN ({derived}) AS u ON t.{key}=u.{key} SET {assignments}")
+            found = cursor.execute(
+                f"UPDATE {self.name} AS t JOIN ({derived}) AS u ON t.{key}=u.{key} SET {assignments}"
+            )
+            if self.on_foreign is not None and self.check_updates and found < len(chunk):
+                self._missing(cursor, literal, [row["id"] for row in chunk])
+
+    def _missing(self, cursor: _Cursor, literal: Literal, ids: list[Any]) -> None:
+        """Report the rows an update did not find (deleted outside the tracker)."""
+        listed = ",".join(literal(row_id) for row_id in ids)
+        cursor.execute(f"SELECT {self.quote('id')} FROM {self.name} WHERE {self.quote('id')} IN ({listed})")
+        present = {str(row[0]) for row in cursor.raw.fetchall()}
+        missing = [str(row_id) for row_id in ids if str(row_id) not in present]
+        if missing and self.on_foreign is not None:
+            self.on_foreign(self.table.name, "update found no row", missing, len(missing))
 
 
 class _Cursor:
@@ -129,9 +156,10 @@ class _Cursor:
     def __init__(self, raw: Any) -> None:
         self.raw = raw
 
-    def execute(self, statement: str) -> None:
+    def execute(self, statement: str) -> int:
+        """Run ``statement``; the rows it affected (found, for an UPDATE)."""
         try:
-            self.raw.execute(statement)
+            return int(self.raw.execute(statement) or 0)
         except pymysql.Error as error:
             shown = statement if len(statement) <= 500 else statement[:500] + " ..."
             raise sa_exc.DBAPIError.instance(shown, None, error, pymysql.Error) from error
@@ -173,14 +201,15 @@ def _fixed_chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
-def _sized_chunks(parts: Iterator[str], limit: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
+def _sized_chunks(parts: Iterator[tuple[Any, str]], limit: int) -> Iterator[list[tuple[Any, str]]]:
+    """(key, text) pairs in chunks whose texts add up to at most ``limit``."""
+    chunk: list[tuple[Any, str]] = []
     size = 0
     for part in parts:
-        if chunk and size + len(part) > limit:
+        if chunk and size + len(part[1]) > limit:
             yield chunk
             chunk, size = [], 0
         chunk.append(part)
-        size += len(part) + 1
+        size += len(part[1]) + 1
     if chunk:
         yield chunk

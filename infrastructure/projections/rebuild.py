@@ -14,16 +14,18 @@ from domain.legacy_schema import LegacySchema
 from infrastructure.database import is_sqlite
 from infrastructure.projections import copies, tracking
 from infrastructure.projections.event_source import EventSource, aggregate_or_none, sql_recorder_of
+from infrastructure.projections.foreign_writes import ForeignWrites, ForeignWritesFound, compare_at_live_position
 from infrastructure.projections.labels import Kind, kept_tables, make_label
 from infrastructure.projections.names import LIVE, PROJECTED_TABLES, REBUILD
 from infrastructure.projections.parallel_replay import default_workers, replay_in_parallel
-from infrastructure.projections.runner import Progress, ProjectionRunner
+from infrastructure.projections.runner import Progress, ProjectionFailed, ProjectionRunner
 from infrastructure.projections.swap import Move, swap_tables, table_exists
 from infrastructure.projections.tables import (
     ProjectionTables,
     TableNames,
     create_projection_tables,
     drop_projection_tables,
+    projection_tables,
 )
 
 
@@ -33,6 +35,7 @@ class RebuildResult:
     position: int
     retired: TableNames | None
     retired_label: str | None = None
+    foreign_rows: int = 0  # live rows written outside the tracker that the swap discarded
 
 
 def legacy_schema_of(events: EventSource) -> LegacySchema | None:
@@ -66,9 +69,12 @@ def rebuild(
     batch_size: int = 5000,
     swap: bool = True,
     workers: int | None = None,
+    discard_foreign_writes: bool = False,
 ) -> RebuildResult:
     """``workers``: processes for the bulk of the replay (MariaDB/MySQL); by default 2 from
-    100,000 events on, else 1 (see ``parallel_replay``). The catch-up and swap run here."""
+    100,000 events on, else 1 (see ``parallel_replay``). The catch-up and swap run here.
+    The swap is refused (``ForeignWritesFound``) while a live row differs from what the
+    events say, unless ``discard_foreign_writes``."""
     if swap:
         require_live(events)
     engine = sql_recorder_of(events).engine
@@ -95,7 +101,10 @@ def rebuild(
     tracking.steal_lease(engine, LIVE, holder, ttl_seconds=300)
     try:
         applied += runner.run_once(progress)  # catch up to the head while followers stand still
-        position = runner.position()
+        foreign = _foreign_rows(events, runner, batch_size, discard_foreign_writes)
+        position = runner.position()  # the rebuilt tables may have caught up with a follower
+        if foreign.total and not discard_foreign_writes:
+            raise ForeignWritesFound(foreign)
         live = TableNames.live()
         label = make_label(Kind.RETIRED, datetime.now(UTC), uuid.uuid4().hex[:4])
         retired = TableNames.sibling(engine, label)
@@ -105,7 +114,30 @@ def rebuild(
         copies.isolate(engine, retired)  # the retired copy no longer names live tables
     finally:
         tracking.release_lease(engine, LIVE, holder)
-    return RebuildResult(applied, position, retired, label)
+    return RebuildResult(applied, position, retired, label, foreign.total)
+
+
+def _foreign_rows(events: EventSource, rebuilt: ProjectionRunner, batch_size: int, discard: bool) -> ForeignWrites:
+    """The live rows that differ from the rebuilt ones at one position: the live projection
+    is brought to the rebuilt one's first (the rebuild holds its lease: followers stop).
+    When the live tables cannot take an event (a row written outside, say a score row for
+    a user the events create later, can block it), the swap is refused unless ``discard``."""
+    position = rebuilt.position()
+    engine = sql_recorder_of(events).engine
+    live = TableNames.live()
+    if not all(table_exists(engine, live, t) for t in PROJECTED_TABLES):
+        return ForeignWrites(position)
+    live_tables = projection_tables(live, legacy_schema_of(events), with_agents_fk=False)
+    try:
+        ProjectionRunner(events, live_tables, LIVE, batch_size=batch_size).run_once(until=position)
+    except ProjectionFailed as error:
+        if discard:
+            return ForeignWrites(position)  # how many rows differ is not known: they are discarded
+        raise OperationRefused(
+            f"the live tables cannot take an event the rebuilt ones took ({error}); a row written outside "
+            "the tracker may block it: see `convtrack verify --live`, or `rebuild --discard-foreign-writes`"
+        ) from error
+    return compare_at_live_position(engine, rebuilt, live_tables)
 
 
 DROPPABLE = frozenset({Kind.RETIRED, Kind.ROLLED_BACK})

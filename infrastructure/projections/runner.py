@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import queue
 import random
 import threading
@@ -34,7 +35,7 @@ from infrastructure.projections.mysql_bulk import MySQLBulkWriter
 from infrastructure.projections.names import CALL_QUEUE, CONVERSIONS, LIVE, USER_CALL_SCORES
 from infrastructure.projections.store_reader import StoredRow, StoreReader
 from infrastructure.projections.tables import ProjectionTables
-from infrastructure.projections.writer import BatchFold, write_fold
+from infrastructure.projections.writer import BatchFold, ForeignRows, write_fold
 
 TABLE_OF_MODULE = {
     UserCallScore.__module__: USER_CALL_SCORES,
@@ -61,9 +62,14 @@ class ProjectionFailed(ConvTrackError):
         self.topic = topic
 
 
+log = logging.getLogger(__name__)
+LOGGED_IDS = 10
+
+
 @dataclass
 class RunnerStats:
     applied: int = 0
+    foreign_rows: int = 0  # live rows met that the events never made (see ``_foreign``)
 
 
 class ProjectionRunner:
@@ -222,9 +228,35 @@ class ProjectionRunner:
     def _table_writers(self) -> dict[str, Callable[[Connection, BatchFold], None]]:
         """MariaDB/MySQL get the bulk statement writer; SQLite the generic one."""
         tables = self.tables.by_logical_name()
+        on_foreign = self._foreign if self.name == LIVE else None  # only the live tables are written from outside
+        # a user the events know without a score row gets updates that find none, by design
+        checked = {logical: logical != USER_CALL_SCORES for logical in tables}
         if self.engine.dialect.name in {"mysql", "mariadb"}:
-            return {logical: MySQLBulkWriter(table, self.engine.dialect).write for logical, table in tables.items()}
-        return {logical: functools.partial(_generic_write, table) for logical, table in tables.items()}
+            dialect = self.engine.dialect
+            return {
+                logical: MySQLBulkWriter(table, dialect, on_foreign, check_updates=checked[logical]).write
+                for logical, table in tables.items()
+            }
+        return {
+            logical: functools.partial(_generic_write, table, on_foreign, checked[logical])
+            for logical, table in tables.items()
+        }
+
+    def _foreign(self, table: str, what: str, ids: list[str], count: int) -> None:
+        """A write met rows the events never made (an insert over a row written from outside,
+        an update of a row deleted outside): said, counted, never silent (decision 8)."""
+        self.stats.foreign_rows += count
+        shown = ", ".join(ids[:LOGGED_IDS]) + (", ..." if len(ids) > LOGGED_IDS else "")
+        among = "ids" if len(ids) == count else "among ids"
+        log.warning(
+            "projection %r, table %s: %s: %d row(s) the events never made (%s %s); see `convtrack verify --live`",
+            self.name,
+            table,
+            what,
+            count,
+            among,
+            shown,
+        )
 
     def _apply(self, position: int, rows: list[StoredRow]) -> None:
         try:
@@ -266,8 +298,10 @@ def _error_code(error: sa_exc.DBAPIError) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def _generic_write(table: Table, conn: Connection, fold: BatchFold) -> None:
-    write_fold(conn, table, fold)
+def _generic_write(
+    table: Table, on_foreign: ForeignRows | None, check_updates: bool, conn: Connection, fold: BatchFold
+) -> None:
+    write_fold(conn, table, fold, on_foreign, check_updates=check_updates)
 
 
 class _Prefetch:

@@ -9,13 +9,18 @@ a table swap and its tracking update can never corrupt a table.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.dialects import mysql, sqlite
 
 from domain.rows import RowChange
+
+# (table, what happened, the ids concerned, how many rows): rows a write of the live tables
+# met that the events never made (a foreign insert, or a foreign delete before an update)
+ForeignRows = Callable[[str, str, list[str], int], None]
 
 
 @dataclass(slots=True)
@@ -50,7 +55,22 @@ class BatchFold:
         return len(self.rows)
 
 
-def write_fold(conn: Connection, table: Table, fold: BatchFold) -> None:
+def write_fold(
+    conn: Connection,
+    table: Table,
+    fold: BatchFold,
+    on_foreign: ForeignRows | None = None,
+    *,
+    check_updates: bool = True,
+) -> None:
+    """``on_foreign`` (the live tables, SQLite's path): the rows met that the events never
+    made, found with one query per batch for the inserts and, only when an update's count
+    is short (and ``check_updates``), one for the updates."""
+    if on_foreign is not None:
+        new = [row_id for row_id, p in fold.rows.items() if p.kind == "insert" and not p.delete_first]
+        existing = _present(conn, table, new)
+        if existing:
+            on_foreign(table.name, "insert met existing rows", existing, len(existing))
     deletes = [row_id for row_id, p in fold.rows.items() if p.kind == "delete" or p.delete_first]
     if deletes:
         for chunk in _chunks(deletes, 1000):
@@ -74,7 +94,21 @@ def write_fold(conn: Connection, table: Table, fold: BatchFold) -> None:
             .where(table.c.id == bindparam("v__row_id"))
             .values({c[2:]: bindparam(c) for c in columns if c != "v__row_id"})
         )
-        conn.execute(statement, rows)
+        found = conn.execute(statement, rows).rowcount
+        if on_foreign is not None and check_updates and 0 <= found < len(rows):
+            ids = [row["v__row_id"] for row in rows]
+            present = set(_present(conn, table, ids))
+            missing = [row_id for row_id in ids if row_id not in present]
+            if missing:
+                on_foreign(table.name, "update found no row", missing, len(missing))
+
+
+def _present(conn: Connection, table: Table, ids: list[str]) -> list[str]:
+    """Those of ``ids`` that have a row."""
+    found: list[str] = []
+    for chunk in _chunks(ids, 500):
+        found += [str(row_id) for row_id in conn.execute(select(table.c.id).where(table.c.id.in_(chunk))).scalars()]
+    return found
 
 
 def _upsert(conn: Connection, table: Table, columns: list[str]) -> Any:
