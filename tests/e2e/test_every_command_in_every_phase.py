@@ -11,7 +11,6 @@ process (``main()`` as the console script calls it) to keep ~150 runs within sec
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,11 @@ import pytest
 from domain.commands import REQUIRED, Command, Kind
 from domain.errors import WrongPhase
 from domain.lifecycle import ALLOWED, NEXT_STEP, Phase
-from infrastructure.cli.main import app, main
+from infrastructure.cli.main import app
 from infrastructure.cli.phase_guard import allowed_key, check_phase, leaf_commands
 from infrastructure.cli.service_commands import COMMAND_LINES
 from tests.support.db_state import database_state, files_under
+from tests.support.in_process_cli import run_cli
 from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import MariaDBServer
 
@@ -111,20 +111,6 @@ def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     finally:
         for name in names:
             server.drop_database(name)
-
-
-def run_cli(
-    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    """``convtrack argv`` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["convtrack", *argv])
-    code = 0
-    try:
-        main()
-    except SystemExit as exited:
-        code = exited.code if isinstance(exited.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def snapshot(case: Case, cwd: Path) -> tuple[Any, set[str]]:

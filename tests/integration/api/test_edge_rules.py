@@ -4,7 +4,6 @@ naming the field) and on the command line (exit 2, one line), and nothing is wri
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import pytest
@@ -12,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from domain.values import JSON_MAX_BYTES, JSON_MAX_DEPTH, TEXT_MAX_BYTES, VARCHAR_MAX_CHARS
-from infrastructure.cli.main import main
 from infrastructure.database import make_engine
 from tests.support.db_state import event_count
+from tests.support.in_process_cli import run_cli
 
 PAST_UTC = "9999-12-31T23:59:59-05:00"  # year 10000 in UTC
 UNICODE_DIGITS = "٣٤.٥٠"  # Arabic-Indic 34.50
@@ -126,12 +125,12 @@ CLI_REFUSALS: list[tuple[tuple[str, ...], str]] = [
 ]
 
 
-def run_cli(database_url: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> tuple[int, str]:
+def run_cli_on(
+    database_url: str, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> tuple[int, str]:
     monkeypatch.setenv("CONVTRACK_DATABASE_URL", database_url)
-    monkeypatch.setattr(sys, "argv", ["convtrack", *args])
-    with pytest.raises(SystemExit) as exited:
-        main()
-    return int(exited.value.code or 0), capsys.readouterr().err
+    code, _, stderr = run_cli(args, monkeypatch, capsys)
+    return code, stderr
 
 
 @pytest.mark.parametrize(("args", "field"), CLI_REFUSALS, ids=[f for _, f in CLI_REFUSALS])
@@ -140,7 +139,7 @@ def test_the_cli_refuses_the_same_values_with_exit_2_and_one_line(
 ) -> None:
     before = event_count(live_url)
     base = ("conversion", "record", "--user-id", "5", "--conversion-type", "signed")  # a repeated option: the last
-    code, stderr = run_cli(live_url, (*base, *args), monkeypatch, capsys)
+    code, stderr = run_cli_on(live_url, (*base, *args), monkeypatch, capsys)
     lines = stderr.strip().splitlines()
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {field}:"), stderr[:300]
     assert event_count(live_url) == before
@@ -156,7 +155,7 @@ def test_the_cli_refuses_the_same_values_with_exit_2_and_one_line(
 def test_the_cli_refuses_a_moment_past_year_9999_in_utc_without_a_traceback(
     live_url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any, args: tuple[str, ...]
 ) -> None:
-    code, stderr = run_cli(live_url, args, monkeypatch, capsys)
+    code, stderr = run_cli_on(live_url, args, monkeypatch, capsys)
     assert code == 2 and len(stderr.strip().splitlines()) == 1 and "between the years 1000 and 9999" in stderr
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from domain import commands
 from domain.errors import OperationRefused
 from domain.lifecycle import Phase
 from infrastructure.application import ConversionTracker
-from infrastructure.cli.main import main
 from infrastructure.cli.phase_guard import key_for
 from infrastructure.projections.live_check import check_live
 from infrastructure.projections.rebuild import legacy_schema_of, open_live_tables, rebuild
@@ -26,22 +24,10 @@ from infrastructure.projections.runner import ProjectionFailed, ProjectionRunner
 from infrastructure.projections.tables import ProjectionTables, TableNames, projection_tables
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
+from tests.support.in_process_cli import run_cli
 from tests.support.lifecycle import bring_to, record_phase
 
 WHEN = datetime(2026, 11, 30, 10, 0, 0, 123000)
-
-
-def run_cli(
-    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["convtrack", *argv])
-    code = 0
-    try:
-        main()
-    except SystemExit as exited:
-        code = exited.code if isinstance(exited.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def live_tables(tracker: ConversionTracker) -> ProjectionTables:

@@ -1,0 +1,23 @@
+"""``convtrack`` run inside the test's process (fast, for many cases): its exit code and output."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from infrastructure.cli.main import main
+
+
+def run_cli(
+    argv: list[str] | tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    """``convtrack argv`` in this process: (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["convtrack", *argv])
+    code = 0
+    try:
+        main()
+    except SystemExit as exited:
+        code = exited.code if isinstance(exited.code, int) else 1
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
