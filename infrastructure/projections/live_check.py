@@ -10,18 +10,15 @@ The scratch tables and their tracking row are dropped afterwards, however it end
 from __future__ import annotations
 
 from domain.errors import OperationRefused
-from infrastructure.database import is_sqlite
 from infrastructure.projections import tracking
 from infrastructure.projections.event_source import EventSource, sql_recorder_of
 from infrastructure.projections.foreign_writes import ForeignWrites, compare_at_live_position
 from infrastructure.projections.names import LIVE, PROJECTED_TABLES
-from infrastructure.projections.parallel_replay import default_workers, replay_in_parallel
-from infrastructure.projections.rebuild import legacy_schema_of, require_live
+from infrastructure.projections.rebuild import legacy_schema_of, replay_into_fresh_tables, require_live
 from infrastructure.projections.runner import Progress, ProjectionRunner
 from infrastructure.projections.swap import table_exists
 from infrastructure.projections.tables import (
     TableNames,
-    create_projection_tables,
     drop_projection_tables,
     projection_tables,
 )
@@ -57,14 +54,7 @@ def _build_scratch(
     engine = sql_recorder_of(events).engine
     with engine.connect() as conn:
         until = tracking.read_position(conn, LIVE)
-    drop_projection_tables(engine, names)
-    legacy_schema = legacy_schema_of(events)
-    tables = create_projection_tables(engine, names, legacy_schema)
-    tracking.create_tracking_tables(engine)
-    tracking.reset_tracking(engine, SCRATCH)
-    runner = ProjectionRunner(events, tables, SCRATCH, batch_size=batch_size)
-    workers = default_workers(engine, until) if workers is None else workers
-    if workers > 1 and not is_sqlite(engine) and until > 0:
-        replay_in_parallel(events, names, legacy_schema, SCRATCH, until, workers, batch_size=batch_size)
-    runner.run_once(progress, until=until)
+    runner, _ = replay_into_fresh_tables(
+        events, names, SCRATCH, until, batch_size=batch_size, workers=workers, progress=progress
+    )
     return runner

@@ -28,6 +28,7 @@ from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import free_port
 from tests.support.processes import start_convtrack
 from tests.support.sockets import ESTABLISHED, LISTENING, socket_inodes
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.skipif(not reuse_port_supported(), reason="SO_REUSEPORT spreading is Linux-only")
 
@@ -74,15 +75,6 @@ def wait_ready(base: str, timeout: float = 60) -> None:
     raise AssertionError("the server did not become healthy")
 
 
-def wait_for(condition, timeout: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.slow
 def test_workers_share_connections_a_follower_process_projects_dead_children_are_replaced(
     sqlite_url: str,
@@ -98,7 +90,7 @@ def test_workers_share_connections_a_follower_process_projects_dead_children_are
 
     try:
         wait_ready(base)
-        assert wait_for(lambda: len(child_pids(serve.pid)) == 3 and len(workers()) == 2, 30)
+        assert eventually(lambda: len(child_pids(serve.pid)) == 3 and len(workers()) == 2, 30)
         serving = workers()
         [follower] = set(child_pids(serve.pid)) - set(serving)
 
@@ -120,14 +112,14 @@ def test_workers_share_connections_a_follower_process_projects_dead_children_are
         time.sleep(max(0.0, 5.5 - _age(serve.pid)))  # a child dying later than 5 s is restarted
         os.kill(serving[0], signal.SIGKILL)
         os.kill(follower, signal.SIGKILL)
-        assert wait_for(lambda: len(set(child_pids(serve.pid)) - {serving[1]}) == 2 and len(workers()) == 2, 30)
+        assert eventually(lambda: len(set(child_pids(serve.pid)) - {serving[1]}) == 2 and len(workers()) == 2, 30)
         wait_ready(base)
         assert read_own_write(base, key, user_id=2)  # by the new follower
 
         survivors = child_pids(serve.pid)
         os.kill(serve.pid, signal.SIGKILL)
         serve.wait(10)
-        assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in survivors), 15)
+        assert eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in survivors), 15)
     finally:
         if serve.poll() is None:
             serve.kill()

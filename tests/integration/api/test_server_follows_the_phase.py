@@ -4,9 +4,6 @@ apply: it retries, and /ready names the position it is stuck at."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -20,17 +17,9 @@ from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.support.db_state import event_count
 from tests.support.lifecycle import bring_to
+from tests.support.waiting import eventually
 
 ENQUEUE = {"user_id": 7, "queue_type": "unsigned_users"}
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def app_client(database_url: str) -> TestClient:
