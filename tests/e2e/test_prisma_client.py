@@ -95,6 +95,7 @@ def facts_of(engine: Engine, database_url: str, conversion_id: str) -> dict[str,
             i=conversion_id,
         )
         claim_sum = one("SELECT SUM(claim_value) FROM conversions")[0]
+        sessions = one("SELECT COUNT(*) FROM call_sessions WHERE agent_id = 1")[0]
         entry = one(
             "SELECT id FROM call_queue WHERE status = 'pending' AND assigned_to_agent_id IS NULL ORDER BY id LIMIT 1"
         )[0]
@@ -116,6 +117,7 @@ def facts_of(engine: Engine, database_url: str, conversion_id: str) -> dict[str,
             "score_sum": int(totals[1]),
             "pending_by_type": {queue_type: n for queue_type, n in by_type},
             "claim_value_sum": str(claim_sum),
+            "sessions_of_agent_1": sessions,
         },
         "conversion": {
             "id": conversion_id,

@@ -13,7 +13,13 @@ type Facts = {
   database: { host: string; port: number; user: string; password: string; database: string };
   queue: { type: string; pending_ids: string[] };
   score: { user_id: string; current_score: number; total_attempts: number; last_call_outcome: string };
-  totals: { scores: number; score_sum: number; pending_by_type: Record<string, number>; claim_value_sum: string };
+  totals: {
+    scores: number;
+    score_sum: number;
+    pending_by_type: Record<string, number>;
+    claim_value_sum: string;
+    sessions_of_agent_1: number;
+  };
   conversion: {
     id: string;
     user_id: string;
@@ -75,6 +81,11 @@ describe("reading the cut-over tables", () => {
 
     const money = await prisma.conversion.aggregate({ _sum: { claimValue: true } });
     assert.equal(money._sum.claimValue?.toFixed(2), facts.totals.claim_value_sum);
+
+    // call_sessions is not migrated: the app's table, as it was
+    const sessions = await prisma.callSession.findMany({ where: { agent: { id: 1 } }, include: { agent: true } });
+    assert.equal(sessions.length, facts.totals.sessions_of_agent_1);
+    assert.ok(sessions.every((session) => session.agent.id === 1 && typeof session.userId === "bigint"));
   });
 
   it("reads a conversion with its agent, exact decimals and JSON columns", async () => {
