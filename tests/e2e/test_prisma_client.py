@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import make_url
 
 from domain import commands
 from domain.lifecycle import Phase
@@ -25,6 +25,7 @@ from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.clients import node_project
+from tests.clients.sql import one_row
 from tests.support.lifecycle import bring_to
 from tests.support.processes import run_convtrack
 
@@ -72,23 +73,30 @@ def record_through_the_tracker(database_url: str) -> str:
         tracker.sql_recorder.close()
 
 
-def facts_of(engine: Engine, database_url: str, conversion_id: str) -> dict[str, Any]:
+def facts_of(database_url: str, conversion_id: str) -> dict[str, Any]:
     """What the live tables hold, read with SQL: what the Prisma test must read back."""
     url = make_url(database_url)
+    engine = make_engine(database_url)
     with engine.connect() as conn:
         one = lambda sql, **params: conn.execute(text(sql), params).one()  # noqa: E731
-        pending = conn.execute(
-            text(
-                "SELECT id FROM call_queue WHERE queue_type = 'unsigned_users' AND status = 'pending' "
-                "ORDER BY priority_score DESC, created_at, id"
+        pending = (
+            conn.execute(
+                text(
+                    "SELECT id FROM call_queue WHERE queue_type = 'unsigned_users' AND status = 'pending' "
+                    "ORDER BY priority_score DESC, created_at, id"
+                )
             )
-        ).scalars()
+            .scalars()
+            .all()
+        )
         score = one(
             "SELECT current_score, total_attempts, last_call_outcome FROM user_call_scores WHERE user_id = :u",
             u=BIGINT_MAX - 2,
         )
         totals = one("SELECT COUNT(*), SUM(current_score) FROM user_call_scores")
-        by_type = conn.execute(text("SELECT queue_type, COUNT(*) FROM call_queue WHERE status = 'pending' GROUP BY 1"))
+        by_type = conn.execute(
+            text("SELECT queue_type, COUNT(*) FROM call_queue WHERE status = 'pending' GROUP BY 1")
+        ).all()
         conversion = one(
             "SELECT c.user_id, a.name, c.claim_value, c.estimated_commission, c.documents_received, "
             "c.requirements_met FROM conversions c JOIN agents a ON a.id = c.primary_agent_id WHERE c.id = :i",
@@ -99,13 +107,13 @@ def facts_of(engine: Engine, database_url: str, conversion_id: str) -> dict[str,
         entry = one(
             "SELECT id FROM call_queue WHERE status = 'pending' AND assigned_to_agent_id IS NULL ORDER BY id LIMIT 1"
         )[0]
-    pending_ids = list(pending)
+    engine.dispose()
     return {
         "database": {
             "host": url.host, "port": url.port, "user": url.username,
             "password": url.password, "database": url.database,
         },  # fmt: skip
-        "queue": {"type": "unsigned_users", "pending_ids": pending_ids},
+        "queue": {"type": "unsigned_users", "pending_ids": list(pending)},
         "score": {
             "user_id": str(BIGINT_MAX - 2),
             "current_score": score[0],
@@ -133,62 +141,51 @@ def facts_of(engine: Engine, database_url: str, conversion_id: str) -> dict[str,
     }  # fmt: skip
 
 
-def row(engine: Engine, sql: str, **params: Any) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(text(sql), params).one_or_none()
-
-
 def test_the_app_s_prisma_client_reads_the_cut_over_tables_and_its_writes_are_reported_and_kept(
     mariadb_url: str, prisma_project: Path, tmp_path: Path
 ) -> None:
     bring_to(mariadb_url, Phase.CUT_OVER, users=30)
     conversion_id = record_through_the_tracker(mariadb_url)
-    engine = make_engine(mariadb_url)
-    try:
-        facts = facts_of(engine, mariadb_url, conversion_id)
-        assert len(facts["queue"]["pending_ids"]) >= 2 and facts["score"]["last_call_outcome"] == "answered"
-        entry = facts["write"]["entry_id"]
+    facts = facts_of(mariadb_url, conversion_id)
+    assert len(facts["queue"]["pending_ids"]) >= 2 and facts["score"]["last_call_outcome"] == "answered"
+    entry = facts["write"]["entry_id"]
 
-        passed = node_project.node_test(
-            prisma_project, "build/test/cut_over_tables.test.js", env={"CONVTRACK_FACTS": json.dumps(facts)}
-        )
-        assert passed == 6
+    passed = node_project.node_test(
+        prisma_project, "build/test/cut_over_tables.test.js", env={"CONVTRACK_FACTS": json.dumps(facts)}
+    )
+    assert passed == 6
 
-        written = row(
-            engine,
+    def conversion(conversion_id: str) -> tuple[Any, ...] | None:
+        return one_row(
+            mariadb_url,
             "SELECT claim_value, documents_received, requirements_met, primary_agent_id FROM conversions WHERE id = :i",
-            i=PRISMA_CONVERSION,
-        )
-        assert written is not None and written[0] == Decimal("12345678.91") and written[3] == 3
-        assert json.loads(written[1]) == ["passport", "payslip – März"]
-        assert json.loads(written[2]) == {"id_checked": True, "notes": "tab\there"}
-        assert row(engine, "SELECT status, assigned_to_agent_id FROM call_queue WHERE id = :i", i=entry) == (
-            "assigned",
-            3,
+            i=conversion_id,
         )
 
-        reports = ("--reports-dir", str(tmp_path))
-        verify = run_convtrack(mariadb_url, "verify", "--live", *reports)
-        assert verify.returncode == 8, verify.stdout + verify.stderr
-        assert "2 live rows differ" in verify.stderr, verify.stderr
-        assert PRISMA_CONVERSION in verify.stdout and entry in verify.stdout, verify.stdout
-        listed = json.loads((tmp_path / "verify-live-latest.json").read_text(encoding="utf-8"))["differences"]
-        assert {(d["table"], d["id"]) for d in listed} == {("conversions", PRISMA_CONVERSION), ("call_queue", entry)}
+    def queue_entry() -> tuple[Any, ...] | None:
+        return one_row(mariadb_url, "SELECT status, assigned_to_agent_id FROM call_queue WHERE id = :i", i=entry)
 
-        refused = run_convtrack(mariadb_url, "rebuild")
-        assert refused.returncode == 5 and "verify --live" in refused.stderr, refused.stdout + refused.stderr
-        assert row(engine, "SELECT id FROM conversions WHERE id = :i", i=PRISMA_CONVERSION) is not None
-        assert row(engine, "SELECT status FROM call_queue WHERE id = :i", i=entry) == ("assigned",)
+    written = conversion(PRISMA_CONVERSION)
+    assert written is not None and written[0] == Decimal("12345678.91") and written[3] == 3
+    assert json.loads(written[1]) == ["passport", "payslip – März"]
+    assert json.loads(written[2]) == {"id_checked": True, "notes": "tab\there"}
+    assert queue_entry() == ("assigned", 3)
 
-        discarded = run_convtrack(mariadb_url, "rebuild", "--discard-foreign-writes")
-        assert discarded.returncode == 0, discarded.stdout + discarded.stderr
-        assert row(engine, "SELECT id FROM conversions WHERE id = :i", i=PRISMA_CONVERSION) is None
-        assert row(engine, "SELECT status, assigned_to_agent_id FROM call_queue WHERE id = :i", i=entry) == (
-            "pending",
-            None,
-        )
-        assert row(engine, "SELECT id FROM conversions WHERE id = :i", i=conversion_id) is not None
-        again = run_convtrack(mariadb_url, "verify", "--live", *reports)
-        assert again.returncode == 0, again.stdout + again.stderr
-    finally:
-        engine.dispose()
+    reports = ("--reports-dir", str(tmp_path))
+    verify = run_convtrack(mariadb_url, "verify", "--live", *reports)
+    assert verify.returncode == 8, verify.stdout + verify.stderr
+    assert "2 live rows differ" in verify.stderr, verify.stderr
+    assert PRISMA_CONVERSION in verify.stdout and entry in verify.stdout, verify.stdout
+    listed = json.loads((tmp_path / "verify-live-latest.json").read_text(encoding="utf-8"))["differences"]
+    assert {(d["table"], d["id"]) for d in listed} == {("conversions", PRISMA_CONVERSION), ("call_queue", entry)}
+
+    refused = run_convtrack(mariadb_url, "rebuild")
+    assert refused.returncode == 5 and "verify --live" in refused.stderr, refused.stdout + refused.stderr
+    assert conversion(PRISMA_CONVERSION) == written and queue_entry() == ("assigned", 3)
+
+    discarded = run_convtrack(mariadb_url, "rebuild", "--discard-foreign-writes")
+    assert discarded.returncode == 0, discarded.stdout + discarded.stderr
+    assert conversion(PRISMA_CONVERSION) is None and queue_entry() == ("pending", None)
+    assert conversion(conversion_id) is not None
+    again = run_convtrack(mariadb_url, "verify", "--live", *reports)
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -8,22 +8,22 @@ tests/clients/typescript/test/shapes.ts."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.database import make_engine
 from tests.clients import node_project
+from tests.clients.sql import one_row
 from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import free_port
 from tests.support.processes import start_convtrack
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def served(mariadb_url: str) -> Iterator[tuple[str, str]]:
     serve = start_convtrack(mariadb_url, "serve", "--port", str(port), "--workers", "1")
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(base, serve)
+        assert eventually(lambda: is_ready(base, serve), 60), "convtrack serve did not become ready"
         yield base, key
     finally:
         serve.terminate()
@@ -55,18 +55,13 @@ def served(mariadb_url: str) -> Iterator[tuple[str, str]]:
             serve.communicate()
 
 
-def wait_until_ready(base: str, serve: subprocess.Popen[str], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if serve.poll() is not None:
-            raise AssertionError(f"convtrack serve exited {serve.returncode}: {serve.communicate()[1]}")
-        try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("convtrack serve did not become ready")
+def is_ready(base: str, serve: subprocess.Popen[str]) -> bool:
+    if serve.poll() is not None:
+        raise AssertionError(f"convtrack serve exited {serve.returncode}: {serve.communicate()[1]}")
+    try:
+        return httpx.get(f"{base}/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def test_a_typescript_client_generated_from_the_openapi_document_type_checks_and_works(
@@ -91,12 +86,7 @@ def test_a_typescript_client_generated_from_the_openapi_document_type_checks_and
     )
     assert passed == 5
 
-    engine = make_engine(mariadb_url)
-    try:
-        with engine.connect() as conn:
-            recorded = conn.execute(
-                text("SELECT COUNT(*), MIN(claim_value) FROM conversions WHERE conversion_type = 'signed_ts_client'")
-            ).one()
-    finally:
-        engine.dispose()
-    assert tuple(recorded) == (1, Decimal("1250.05"))
+    recorded = one_row(
+        mariadb_url, "SELECT COUNT(*), MIN(claim_value) FROM conversions WHERE conversion_type = 'signed_ts_client'"
+    )
+    assert recorded == (1, Decimal("1250.05"))
