@@ -8,7 +8,6 @@ rebuild`` until it is told to discard them."""
 from __future__ import annotations
 
 import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,15 +16,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bootstrap.sample_data import EXTRA_COLUMNS
 from domain import commands
 from domain.lifecycle import Phase
-from infrastructure.database import make_engine
 from infrastructure.projections.rebuild import open_live_tables
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.clients import node_project
-from tests.clients.sql import one_row
+from tests.clients.prisma_ddl import described, existing
+from tests.clients.sql import connection, one_row
 from tests.support.lifecycle import bring_to
 from tests.support.processes import run_convtrack
 
@@ -34,13 +34,21 @@ pytestmark = pytest.mark.slow
 DOCS_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "schema.prisma"
 BIGINT_MAX = 2**63 - 1  # the generated legacy data's first users sit at the BIGINT limit
 PRISMA_CONVERSION = "prisma-conv-1"
+DMMF_GENERATOR = """
+generator dmmf {
+  provider = "node dmmf-generator.mjs"
+  output   = "./generated/dmmf"
+}
+"""
 
 
 @pytest.fixture(scope="module")
 def prisma_project() -> Path:
-    """tests/clients/prisma with a client generated from docs/schema.prisma, compiled."""
+    """tests/clients/prisma with a client generated from docs/schema.prisma, compiled, and
+    Prisma's reading of the schema in generated/dmmf/datamodel.json."""
     project = node_project.install("prisma")
-    shutil.copyfile(DOCS_SCHEMA, project / "schema.prisma")
+    schema = DOCS_SCHEMA.read_text(encoding="utf-8") + DMMF_GENERATOR  # the copy only
+    (project / "schema.prisma").write_text(schema, encoding="utf-8")
     no_engine = {"PRISMA_SCHEMA_ENGINE_BINARY": str(project / "no-schema-engine")}  # generate never runs it
     prisma = node_project.bin_of(project, "prisma")
     node_project.run(project, prisma, "generate", "--schema", "schema.prisma", env=no_engine)
@@ -76,8 +84,7 @@ def record_through_the_tracker(database_url: str) -> str:
 def facts_of(database_url: str, conversion_id: str) -> dict[str, Any]:
     """What the live tables hold, read with SQL: what the Prisma test must read back."""
     url = make_url(database_url)
-    engine = make_engine(database_url)
-    with engine.connect() as conn:
+    with connection(database_url) as conn:
         one = lambda sql, **params: conn.execute(text(sql), params).one()  # noqa: E731
         pending = (
             conn.execute(
@@ -107,7 +114,6 @@ def facts_of(database_url: str, conversion_id: str) -> dict[str, Any]:
         entry = one(
             "SELECT id FROM call_queue WHERE status = 'pending' AND assigned_to_agent_id IS NULL ORDER BY id LIMIT 1"
         )[0]
-    engine.dispose()
     return {
         "database": {
             "host": url.host, "port": url.port, "user": url.username,
@@ -189,3 +195,21 @@ def test_the_app_s_prisma_client_reads_the_cut_over_tables_and_its_writes_are_re
     assert conversion(conversion_id) is not None
     again = run_convtrack(mariadb_url, "verify", "--live", *reports)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_docs_schema_prisma_describes_the_cut_over_tables_column_for_column(
+    mariadb_url: str, prisma_project: Path
+) -> None:
+    """Types, nullability, defaults, index names and foreign keys as Prisma's MySQL
+    connector reads the schema, against what MariaDB reports for the cut-over tables."""
+    bring_to(mariadb_url, Phase.CUT_OVER, users=3)
+    datamodel = json.loads((prisma_project / "generated" / "dmmf" / "datamodel.json").read_text(encoding="utf-8"))
+    expected = described(datamodel)
+    assert set(expected) == {"agents", "user_call_scores", "call_queue", "call_sessions", "conversions"}
+    with connection(mariadb_url) as conn:
+        found = {table: existing(conn, table) for table in expected}
+    for table, shape in expected.items():
+        own = {name for name, *_ in EXTRA_COLUMNS.get(table, [])}  # the generated legacy data's extra columns
+        assert {k: v for k, v in found[table]["columns"].items() if k not in own} == shape["columns"], table
+        assert found[table]["indexes"] == shape["indexes"], table
+        assert found[table]["foreign_keys"] == shape["foreign_keys"], table
