@@ -34,7 +34,7 @@ def require_node() -> None:
     """Skips the calling test when node or npm is missing (``.ci/ensure-node`` installs them)."""
     missing = [tool for tool in ("node", "npm") if shutil.which(tool) is None]
     if missing:
-        pytest.skip(f"{' and '.join(missing)} not installed: run `bash .ci/ensure-node` (node 20 or later)")
+        pytest.skip(f"{' and '.join(missing)} not installed: run `bash .ci/ensure-node` (node 20.19 or later)")
 
 
 @contextmanager
