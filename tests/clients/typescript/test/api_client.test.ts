@@ -15,6 +15,7 @@ import {
   KIND_OF,
   assertIdsName,
   conversionsOf,
+  headOf,
   idOf,
   problemOf,
   queuePage,
@@ -24,11 +25,6 @@ import {
 const baseUrl = process.env.CONVTRACK_BASE_URL ?? "http://127.0.0.1:8000";
 const api: Api = createClient<paths>({ baseUrl, headers: { "X-API-Key": process.env.CONVTRACK_API_KEY ?? "" } });
 const USER = 424242;
-
-async function head(): Promise<number> {
-  const { data } = await api.GET("/health");
-  return Number((data as { head: unknown }).head);
-}
 
 describe("an agents' service on the typed client", () => {
   let lastPosition = 0;
@@ -65,7 +61,7 @@ describe("an agents' service on the typed client", () => {
     assert.equal(first.response.status, 201, JSON.stringify(first.error));
     assert.ok(first.data);
     assert.equal(first.data.replayed, false);
-    const headAfterFirst = await head();
+    const headAfterFirst = await headOf(api);
 
     const replay = await send();
     assert.equal(replay.response.status, 200, JSON.stringify(replay.error));
@@ -73,7 +69,7 @@ describe("an agents' service on the typed client", () => {
     assert.equal(replay.data.replayed, true);
     assert.deepEqual(replay.data.ids, first.data.ids);
     assert.equal(replay.data.position, first.data.position);
-    assert.equal(await head(), headAfterFirst, "the replay recorded an event");
+    assert.equal(await headOf(api), headAfterFirst, "the replay recorded an event");
 
     const listed = await api.GET("/api/conversions", {
       params: { query: { conversion_type: "signed_ts_client", min_position: first.data.position, wait_seconds: 10 } },
@@ -122,7 +118,7 @@ describe("an agents' service on the typed client", () => {
   });
 
   it("is told which field is wrong (422), and nothing is recorded", async () => {
-    const before = await head();
+    const before = await headOf(api);
     const { error, response } = await api.POST("/api/conversions", {
       body: { user_id: USER + 1, conversion_type: "signed", claim_value: "12.345" },
     });
@@ -130,7 +126,7 @@ describe("an agents' service on the typed client", () => {
     assert.equal(problem.status, 422);
     assert.equal(problem.kind, KIND_OF.invalid);
     assert.deepEqual(problem.fields, ["claim_value"]);
-    assert.equal(await head(), before);
+    assert.equal(await headOf(api), before);
   });
 
   it("is refused without a valid key (401)", async () => {

@@ -84,6 +84,16 @@ export function scoreOf(body: unknown): { userId: number; totalAttempts: number;
   };
 }
 
+// --- the store's head (the position of the last event recorded) -----------------------
+// today: GET /health answers {"store", "phase", "head", "projected", "lag", "queries", "stuck"}
+export async function headOf(api: Api): Promise<number> {
+  const { data, response } = await api.GET("/health");
+  assert.equal(response.status, 200);
+  const head = (data as { head?: unknown }).head;
+  assert.equal(typeof head, "number", JSON.stringify(data));
+  return head as number;
+}
+
 // --- errors ----------------------------------------------------------------------------
 // today: application/json {"error": "<kind>", "detail", "field", "problems"?: [{field, reason}]}
 export const ERROR_MEDIA_TYPE = "application/json";
