@@ -68,10 +68,9 @@ def recorded_revision(engine: Engine) -> str | None:
 def schema_state(engine: Engine, events_table: str) -> SchemaState:
     """Read only: the recorded revision against ``HEAD``."""
     tables = set(inspect(engine).get_table_names())
-    if VERSION_TABLE in tables:
-        return SchemaState(recorded_revision(engine), HEAD)
+    current = recorded_revision(engine) if VERSION_TABLE in tables else None
     ours = {events_table, "convtrack_projection_tracking", "convtrack_api_keys"}
-    return SchemaState(None, HEAD, unversioned_tables=bool(ours & tables))
+    return SchemaState(current, HEAD, unversioned_tables=current is None and bool(ours & tables))
 
 
 def ensure_schema(engine: Engine, events_table: str) -> None:
@@ -116,6 +115,7 @@ def alembic_config(events_table: str, version_locations: Sequence[Path] = (), **
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.set_main_option("path_separator", "os")
+    config.set_main_option("file_template", "%%(rev)s")  # versions/<rev id>.py, e.g. 0002_lease_note.py
     folders = [SCRIPTS / "versions", *version_locations]
     config.set_main_option("version_locations", ":".join(str(folder) for folder in folders))
     config.attributes.update(events_table=events_table, **attributes)
