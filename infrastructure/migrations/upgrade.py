@@ -56,11 +56,15 @@ class SchemaState:
         return f"{self.current}, unknown to this convtrack (head {self.head}): a newer convtrack made it"
 
 
-def recorded_revision(engine: Engine) -> str | None:
-    """The revision recorded in the database, or None (no version table yet): one SELECT."""
+def recorded_revision(engine: Engine, events_table: str | None = None) -> str | None:
+    """The revision recorded in the database, or None (no version table yet): one SELECT.
+    With ``events_table``, also None when that table does not exist (in the same SELECT)."""
+    sql = f"SELECT version_num FROM {VERSION_TABLE}"
+    if events_table is not None:
+        sql += f" WHERE NOT EXISTS (SELECT 1 FROM {engine.dialect.identifier_preparer.quote(events_table)} WHERE 1 = 0)"
     try:
         with engine.connect() as conn:
-            return conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalar()
+            return conn.exec_driver_sql(sql).scalar()
     except (sa_exc.ProgrammingError, sa_exc.OperationalError):  # no such table
         return None
 
@@ -75,7 +79,7 @@ def schema_state(engine: Engine, events_table: str) -> SchemaState:
 
 def ensure_schema(engine: Engine, events_table: str) -> None:
     """The schema at ``HEAD``: one SELECT when it is already; an upgrade under the lock otherwise."""
-    if recorded_revision(engine) != HEAD:
+    if recorded_revision(engine, events_table) != HEAD:
         upgrade(engine, events_table)
 
 
@@ -99,6 +103,11 @@ def upgrade(engine: Engine, events_table: str, version_locations: Sequence[Path]
             command.upgrade(config, "heads")
         except CommandError as error:
             raise OperationRefused(f"cannot upgrade the tracker's schema from {before}: {error}") from error
+        if not inspect(conn).has_table(events_table):  # at head already, for another events table
+            raise OperationRefused(
+                f"the tracker's schema is at {before} but its events table {events_table!r} does not exist: "
+                "CONVTRACK_EVENTS_TABLE names another store than the one this database holds"
+            )
         return before, str(_current(conn))
 
 

@@ -139,6 +139,16 @@ def test_an_existing_table_that_differs_from_the_baseline_is_refused_and_nothing
     engine.dispose()
 
 
+def test_another_events_table_on_a_database_at_head_is_refused_naming_the_setting(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "stored_events")
+    before = database_state(database_url)
+    with pytest.raises(OperationRefused, match="'other_events' does not exist: CONVTRACK_EVENTS_TABLE"):
+        open_recorder(Settings(database_url=database_url, events_table="other_events"))
+    assert database_state(database_url) == before
+    engine.dispose()
+
+
 def test_the_runtime_table_definitions_equal_the_migrations_head(database_url: str) -> None:
     """Fails when a Table definition changes without a migration (docs/schema-upgrades.md)."""
     engine = make_engine(database_url)
