@@ -62,6 +62,7 @@ ALL = frozenset(Phase)
 AGENTS = frozenset({Phase.CUT_OVER})
 ALLOWED: dict[str, frozenset[Phase]] = {
     "status": ALL,
+    "db": ALL,  # the tracker's own schema (convtrack db upgrade|current|history), whatever the phase
     "assess": ALL,
     "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING}),
     "verify": frozenset({Phase.BOOTSTRAPPED}),

@@ -20,6 +20,8 @@ from pymysql.constants import CLIENT, FIELD_TYPE
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, make_url
 
+from domain.errors import OperationRefused
+
 STRICT_SQL_MODE = (
     "STRICT_TRANS_TABLES,STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
     "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
@@ -221,7 +223,10 @@ def schema_lock(engine: Engine, name: str = "convtrack_schema", timeout: int = 1
     with engine.connect() as conn:
         got = conn.exec_driver_sql(f"SELECT GET_LOCK('{name}', {int(timeout)})").scalar()
         if got != 1:
-            raise TimeoutError(f"could not take the schema lock {name!r} within {timeout} s")
+            raise OperationRefused(
+                f"could not take the schema lock {name!r} within {timeout} s: another process is changing "
+                "the tracker's tables (a schema upgrade?); try again when it has finished"
+            )
         try:
             yield
         finally:

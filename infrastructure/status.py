@@ -12,6 +12,7 @@ from sqlalchemy import Engine, MetaData, func, inspect, select
 
 from domain.lifecycle import MEANING, NEXT_STEP, Phase
 from infrastructure.event_store.tables import event_store_tables
+from infrastructure.migrations.upgrade import SchemaState, schema_state
 from infrastructure.projections.copies import Copy, list_copies
 from infrastructure.projections.tracking import tracking_table
 from infrastructure.settings import Settings
@@ -32,6 +33,7 @@ class Status:
     head: int | None = None  # the newest event's position; None without an event store
     projections: list[ProjectionPosition] = field(default_factory=list)
     copies: list[Copy] = field(default_factory=list)  # kept, retired and rolled-back table sets
+    schema: SchemaState | None = None  # the tracker's own schema revision; None without a database
 
     def to_dict(self) -> dict[str, Any]:
         phase, run = self.lifecycle.phase, self.lifecycle.run
@@ -52,6 +54,9 @@ class Status:
                 for p in self.projections
             ],
             "copies": [copy.to_dict() for copy in self.copies],
+            "schema": None if self.schema is None else self.schema.describe(),
+            "schema_version": None if self.schema is None else self.schema.current,
+            "schema_head": None if self.schema is None else self.schema.head,
         }
 
 
@@ -66,7 +71,8 @@ def read_status(settings: Settings) -> Status:
     try:
         lifecycle = lifecycle_on(engine, settings.events_table)
         head = _head(engine, settings.events_table)
-        return Status(lifecycle, head, _projections(engine, head or 0), list_copies(engine))
+        schema = schema_state(engine, settings.events_table)
+        return Status(lifecycle, head, _projections(engine, head or 0), list_copies(engine), schema)
     finally:
         engine.dispose()
 

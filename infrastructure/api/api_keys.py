@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.values import check_varchar, utc_now
-from infrastructure.database import schema_lock, write_transaction
+from infrastructure.database import write_transaction
 from infrastructure.event_store.tables import MYSQL_TABLE_OPTIONS
+from infrastructure.migrations.upgrade import require_head
 from infrastructure.row_types import MillisecondDateTime
 
 metadata = MetaData()
@@ -38,8 +39,7 @@ class ApiKeys:
         self.engine = engine
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[str, float]] = {}
-        with schema_lock(engine), write_transaction(engine) as conn:
-            metadata.create_all(conn, checkfirst=True)
+        require_head(engine)  # the migrations create the table (open_recorder)
 
     def create(self, name: str) -> str:
         check_varchar("name", name)

@@ -10,6 +10,7 @@ from typer._click.exceptions import ClickException  # typer vendors click since 
 from domain.errors import ConvTrackError
 from infrastructure.cli import (
     copy_commands,
+    db_commands,
     demo_command,
     operator_commands,
     projection_commands,
@@ -39,6 +40,7 @@ operator_commands.register(app)
 service_commands.register(app)
 status_command.register(app)
 copy_commands.register(app)
+db_commands.register(app)
 guard_phases(app)  # last: every subcommand checks the lifecycle's phase before it runs
 
 

@@ -49,5 +49,7 @@ def status_lines(facts: dict[str, Any]) -> list[str]:
     for copy in facts.get("copies", []):
         tables = ", ".join(f"{name} {rows:,} rows" for name, rows in sorted(copy["tables"].items())) or "no tables"
         lines.append(f"copy {copy['label']} ({copy['kind']}): {tables}")
+    if facts.get("schema"):
+        lines.append(f"schema: {facts['schema']}")
     lines.append(f"next: {facts['next']}")
     return lines

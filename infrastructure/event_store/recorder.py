@@ -23,16 +23,17 @@ from eventsourcing.persistence import (
     OperationalError,
     StoredEvent,
 )
-from sqlalchemy import Connection, Engine, MetaData, insert, select
+from sqlalchemy import Connection, Engine, MetaData
 from sqlalchemy import exc as sa_exc
 
 from domain.values import utc_now
-from infrastructure.database import command_engines, is_sqlite, schema_lock, warm_pool, write_transaction
+from infrastructure.database import command_engines, is_sqlite, warm_pool, write_transaction
 from infrastructure.event_store.command_sql import CommandSql, driver_cursor
 from infrastructure.event_store.group_commit import EventRow, GroupCommitter, PendingSave
 from infrastructure.event_store.idempotency import IdempotencyRecord
 from infrastructure.event_store.reads import RecorderReads
 from infrastructure.event_store.tables import event_store_tables
+from infrastructure.migrations.upgrade import ensure_schema
 
 __all__ = ["IdempotencyRecord", "PollingSubscription", "SqlEventRecorder"]  # IdempotencyRecord: idempotency.py
 
@@ -60,10 +61,9 @@ class SqlEventRecorder(RecorderReads, ApplicationRecorder):
     # ------------------------------------------------------------------ schema
 
     def create_tables(self) -> None:
-        with schema_lock(self.engine), write_transaction(self.engine) as conn:
-            self.metadata.create_all(conn, checkfirst=True)
-            if conn.execute(select(self.writer_lock.c.id)).first() is None:
-                conn.execute(insert(self.writer_lock).values(id=1))
+        """The tracker's schema at head: the migrations create these tables (and the
+        writer lock's row), under the schema lock; one SELECT when already there."""
+        ensure_schema(self.engine, self.events.name)
 
     def open_connections(self, reads: int) -> None:
         """Open the command path's connections now (a server's first requests waited for

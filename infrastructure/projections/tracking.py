@@ -25,8 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from domain.values import utc_now
-from infrastructure.database import schema_lock, write_transaction
+from infrastructure.database import write_transaction
 from infrastructure.event_store.tables import MYSQL_TABLE_OPTIONS
+from infrastructure.migrations.upgrade import require_head
 from infrastructure.row_types import MillisecondDateTime
 
 metadata = MetaData()
@@ -68,8 +69,10 @@ class StalePosition(Exception):
 
 
 def create_tracking_tables(engine: Engine) -> None:
-    with schema_lock(engine), write_transaction(engine) as conn:
-        metadata.create_all(conn, checkfirst=True)
+    """The migrations create these tables (with the event store's, ``open_recorder``):
+    here the schema is only checked to be at head (one SELECT), or refused naming
+    ``convtrack db upgrade``."""
+    require_head(engine)
 
 
 def ensure_tracking_row(engine: Engine, name: str) -> None:
