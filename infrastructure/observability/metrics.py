@@ -20,7 +20,8 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+from infrastructure.observability import MULTIPROC_DIR, RUN_DIR_PREFIX
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 GROUP_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 500)
 
@@ -78,7 +79,7 @@ def scrape_registry(*collectors: Any) -> CollectorRegistry:
 def multiprocess_metrics() -> Iterator[str]:
     """A fresh metrics directory for the processes started inside (they inherit the
     variable), removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="convtrack-metrics-") as folder:
+    with tempfile.TemporaryDirectory(prefix=RUN_DIR_PREFIX) as folder:
         os.environ[MULTIPROC_DIR] = folder
         try:
             yield folder

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -224,3 +225,19 @@ def test_log_level_filters_and_text_is_the_default(sqlite_url: str) -> None:
     assert " INFO convtrack.project: convtrack project catching up once: version=" in text.stderr, text.stderr
     env_quiet = run_convtrack(sqlite_url, "project", "--once", CONVTRACK_LOG_LEVEL="error")
     assert " INFO " not in env_quiet.stderr
+
+
+def test_a_busy_metrics_port_is_one_line_and_a_foreign_metrics_dir_is_ignored(sqlite_url: str) -> None:
+    bring_to(sqlite_url, Phase.CUT_OVER, users=0)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = run_convtrack(sqlite_url, "project", "--metrics-port", str(port), "--log-level", "error")
+    assert busy.returncode == 3, busy.stderr
+    assert busy.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port} for metrics: Address already in use"
+    ]
+    # another application's (here: missing) multiprocess directory would fail every command at start
+    elsewhere = run_convtrack(sqlite_url, "project", "--once", PROMETHEUS_MULTIPROC_DIR="/nonexistent/metrics")
+    assert elsewhere.returncode == 0, elsewhere.stderr
