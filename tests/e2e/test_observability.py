@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -241,3 +242,24 @@ def test_a_busy_metrics_port_is_one_line_and_a_foreign_metrics_dir_is_ignored(sq
     # another application's (here: missing) multiprocess directory would fail every command at start
     elsewhere = run_convtrack(sqlite_url, "project", "--once", PROMETHEUS_MULTIPROC_DIR="/nonexistent/metrics")
     assert elsewhere.returncode == 0, elsewhere.stderr
+
+
+def test_long_commands_log_their_milestones(sqlite_url: str) -> None:
+    bring_to(sqlite_url, Phase.NOT_BOOTSTRAPPED, users=40)
+    messages: dict[str, list[str]] = {}
+    for command in (("bootstrap",), ("verify",), ("cutover", "--yes"), ("rebuild",), ("rollback", "--yes")):
+        done = run_convtrack(sqlite_url, *command, CONVTRACK_LOG_FORMAT="json")
+        assert done.returncode == 0, done.stderr
+        lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+        messages[command[0]] = [line["message"] for line in lines]
+        stages = {line["stage"] for line in lines if "stage" in line}
+        assert all(any(m == f"{stage}: started" for m in messages[command[0]]) for stage in stages)
+        assert all(any(m.startswith(f"{stage}: finished") for m in messages[command[0]]) for stage in stages)
+    assert any(re.fullmatch(r"bootstrap: seeding \d+ legacy rows by the .+", m) for m in messages["bootstrap"])
+    assert "seeding events: started" in messages["bootstrap"] and any(
+        m.startswith("bootstrap: completed at event position") for m in messages["bootstrap"]
+    )
+    assert "verifying: started" in messages["verify"]
+    assert any(m.startswith("cutover: done at event position") for m in messages["cutover"])
+    assert "rebuilding: started" in messages["rebuild"]
+    assert any(m.startswith("rollback: done at event position") for m in messages["rollback"])
