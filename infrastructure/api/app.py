@@ -66,7 +66,8 @@ def enter_phase(current: Services, phase: Phase) -> None:
         current.read_model = ReadModel(current.engine, tables)
     if current.follower is not None:
         current.follower.phase_changed(phase)
-    log.warning("phase %s: commands %s", phase, "accepted" if phase is Phase.CUT_OVER else "refused")
+    accepted = phase is Phase.CUT_OVER
+    (log.info if accepted else log.warning)("phase %s: commands %s", phase, "accepted" if accepted else "refused")
 
 
 def _start_threads(current: Services) -> None:

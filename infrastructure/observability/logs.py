@@ -24,7 +24,15 @@ JSON_NAMES = {"asctime": "time", "levelname": "level", "name": "logger", "proces
 PACKAGE = "conversion-tracker"
 
 
-class LogLevel(enum.StrEnum):
+class CaseInsensitive(enum.StrEnum):
+    """``INFO`` is ``info`` (in an environment variable as in an option)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> CaseInsensitive | None:
+        return next((member for member in cls if member.value == str(value).lower()), None)
+
+
+class LogLevel(CaseInsensitive):
     DEBUG = "debug"
     INFO = "info"
     WARNING = "warning"
@@ -36,7 +44,7 @@ class LogLevel(enum.StrEnum):
         return int(getattr(logging, self.name))
 
 
-class LogFormat(enum.StrEnum):
+class LogFormat(CaseInsensitive):
     TEXT = "text"
     JSON = "json"
 

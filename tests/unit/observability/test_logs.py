@@ -17,6 +17,7 @@ from infrastructure.observability.logs import (
     log_startup,
     without_password,
 )
+from infrastructure.settings import Settings
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +57,10 @@ def test_the_start_up_line_names_the_version_and_the_database_without_its_passwo
 def test_a_value_that_is_no_url_is_not_logged_as_it_is() -> None:
     assert without_password("garbage:pw@host") == "(not a database URL)"
     assert without_password("sqlite:///var/x.sqlite3") == "sqlite:///var/x.sqlite3"
+
+
+def test_levels_and_formats_are_read_whatever_their_case() -> None:
+    settings = Settings(log_level="WARNING", log_format="Json")  # type: ignore[arg-type]
+    assert settings.log_level is LogLevel.WARNING and settings.log_format is LogFormat.JSON
+    with pytest.raises(ValueError, match="log_level"):
+        Settings(log_level="loud")  # type: ignore[arg-type]
