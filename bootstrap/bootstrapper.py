@@ -17,6 +17,7 @@ Before anything is created or written, ``plan_bootstrap`` refuses what would sto
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ from infrastructure.application import ConversionTracker
 from infrastructure.database import make_engine
 from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.tables import ProjectionTables, TableNames, create_projection_tables
+
+log = logging.getLogger("convtrack.bootstrap")
 
 __all__ = ["STAGING", "BootstrapPlan", "Bootstrapper", "BootstrapReport", "ProgressBars", "plan_bootstrap"]
 
@@ -154,6 +157,9 @@ class Bootstrapper:
         total = sum(int(run.legacy_counts.get(name, 0)) for name in MIGRATED_TABLES)
         started = time.perf_counter()
         seeder = self._seeder(plan.choice, run)
+        log.info(
+            "bootstrap: %s %s legacy rows by the %s", "resuming;" if plan.resumed else "seeding", total, report.path
+        )
         with bars("seeding events", unit="rows") as progress:
             seeder.seed(report.counts, progress, total)
         seeder.confirm_legacy_unchanged()
@@ -164,6 +170,7 @@ class Bootstrapper:
         self.tracker.save(run)
         report.position = self.recorder.max_notification_id() or 0
         report.seconds = {"seeding": seeded - started, "projecting": time.perf_counter() - seeded}
+        log.info("bootstrap: completed at event position %d", report.position)
         return report
 
     def _start(self) -> BootstrapRun:

@@ -19,6 +19,7 @@ by running it again, with the same result as an uninterrupted run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ from infrastructure.projections.tables import TableNames, quote_sqlite
 LOGICAL = ("user_call_scores", "call_queue", "conversions")
 CUTOVER_HOLDER = "cutover"
 ROLLBACK_HOLDER = "rolled-back"
+log = logging.getLogger("convtrack.cutover")
 CHECKPOINTS = ("before-record", "after-record", "after-writeback-batch", "after-rename")
 
 
@@ -143,6 +145,7 @@ def cutover(
     report = _cutover_checks(tracker, source, run, label, op)
     if dry_run:
         return CutoverResult(tracker.head_position(), label, report)
+    log.info("cutover: checks passed; swapping the tables in (legacy tables to be kept as %s)", label)
     if run.cutover_pending is None:
         op.checkpoint("before-record")
         run.start_cutover(label)
@@ -151,7 +154,9 @@ def cutover(
     try:
         _swap_in(tracker, label)
         op.checkpoint("after-rename")
+        log.info("cutover: the tracker's tables are live; recording the cutover")
         result = _finish_cutover(tracker, run, label, source, op)
+        log.info("cutover: done at event position %d", result.position)
     finally:
         tracking.release_lease(engine, LIVE, CUTOVER_HOLDER)
     return CutoverResult(result.position, label, report)
@@ -259,6 +264,7 @@ def rollback(
     kept, before = ([], {}) if renamed else _kept_legacy(engine, legacy, source_url, run.legacy_label, op)
     if dry_run:
         return RollbackResult(tracker.head_position(), label, True)
+    log.info("rollback: started; the tracker's tables are to be kept as %s", label)
     if run.rollback_pending is None:
         op.checkpoint("before-record")
         run.start_rollback(label)
@@ -271,6 +277,7 @@ def rollback(
         untouched, written = _write_back(tracker, run, legacy if kept else None, before, op)
         moves = [Move(t, live, retired) for t in LOGICAL if table_exists(engine, live, t)]
         moves += [Move(t, legacy, live) for t in kept]  # none when the legacy tables live in another database
+        log.info("rollback: written back to the kept legacy tables: %s; swapping them in", written or "nothing")
         swap_tables(engine, moves)
         op.checkpoint("after-rename")
     copies.restore(engine, legacy, live)  # the legacy tables' keys, exactly as they were (rerun: no-op)
@@ -280,6 +287,7 @@ def rollback(
     tracker.save(run)
     equal = _restored_as_snapshot(run, source_url, op)
     op.note(rolled_back_label=label, position=position, legacy_label=run.legacy_label)
+    log.info("rollback: done at event position %d; the legacy tables are live", position)
     elsewhere = not renamed and not kept  # the legacy tables live in another database: nothing was written
     return RollbackResult(position, label, equal if elsewhere else _untouched(untouched, equal), written)
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infrastructure.observability.logs import LogFormat, LogLevel
+
 DEFAULT_DATABASE_URL = "sqlite:///var/convtrack.sqlite3"
 
 
@@ -30,6 +32,18 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = 0.2
     embedded_follower: bool = Field(
         True, description="Run the projection follower inside each API worker (serve sets false when it runs its own)"
+    )
+    log_level: LogLevel = Field(
+        LogLevel.INFO, description="Lowest level logged (debug, info, warning, error, critical)"
+    )
+    log_format: LogFormat = Field(
+        LogFormat.TEXT, description="Log lines as text (for a terminal) or json (one object a line, for collectors)"
+    )
+    metrics_require_key: bool = Field(
+        False, description="GET /metrics needs an API key (X-API-Key) like the API's other routes"
+    )
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535, description="convtrack project serves GET /metrics on this port (on api_host); none: off"
     )
 
     pause_at: str | None = Field(

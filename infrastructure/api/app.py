@@ -1,6 +1,7 @@
 """The FastAPI application, assembled: the worker's services (lifespan), the routers, the
 error handlers. Commands map one-to-one to the service layer; queries read the projected
-tables; every request but /health and /ready needs an API key."""
+tables; every request but /health, /ready and /metrics needs an API key (/metrics too with
+CONVTRACK_METRICS_REQUIRE_KEY)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from infrastructure.api.limits import BodySizeLimit
 from infrastructure.api.read_model import ReadModel
 from infrastructure.api.routes import calls, conversions, health, queue, scores
 from infrastructure.database import warm_pool
+from infrastructure.observability.http import install_observability
+from infrastructure.observability.logs import configure_logging
 from infrastructure.projections import tracking
 from infrastructure.projections.following import LiveFollower, PhaseWatch, read_phase
 from infrastructure.projections.names import LIVE
@@ -63,7 +66,8 @@ def enter_phase(current: Services, phase: Phase) -> None:
         current.read_model = ReadModel(current.engine, tables)
     if current.follower is not None:
         current.follower.phase_changed(phase)
-    log.warning("phase %s: commands %s", phase, "accepted" if phase is Phase.CUT_OVER else "refused")
+    accepted = phase is Phase.CUT_OVER
+    (log.info if accepted else log.warning)("phase %s: commands %s", phase, "accepted" if accepted else "refused")
 
 
 def _start_threads(current: Services) -> None:
@@ -103,6 +107,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         description="Record conversions, call attempts, callbacks and queue work; read the projected tables.",
     )
     app.add_middleware(BodySizeLimit)
+    install_observability(app, settings)  # outside the size limit: its 413s are logged and counted
     install_error_handlers(app)
     for resource in (conversions, calls, queue, scores, health):
         app.include_router(resource.router)
@@ -112,4 +117,5 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
 def create_app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` (one per worker process)."""
     settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)  # serve passes its options through the environment
     return create_app(settings, follow=settings.embedded_follower)

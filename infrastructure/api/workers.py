@@ -12,11 +12,14 @@ the worker that had the lease, and every request in flight there waited for it.
 
 The parent only supervises: it restarts a worker or the follower when it dies after it
 started, stops (exit code 3) if one cannot start, and stops them all on SIGINT/SIGTERM.
-A child whose parent disappears (kill -9) shuts itself down gracefully.
+A child whose parent disappears (kill -9) shuts itself down gracefully. Each child sets up
+its logging from the settings (``serve`` puts its options in the environment) and writes
+its metrics to the run's multiprocess directory; the parent marks a child's exit there.
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -29,6 +32,9 @@ from multiprocessing.process import BaseProcess
 
 import uvicorn
 
+from infrastructure.observability.metrics import process_exited
+
+log = logging.getLogger("convtrack.serve")
 APP = "infrastructure.api.app:create_app_from_env"
 STARTUP_FAILURE = 3
 SERVING_AFTER = 5.0  # a worker that dies sooner than this after its start failed to start
@@ -70,7 +76,8 @@ def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
     except OSError as error:
         print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         sys.exit(STARTUP_FAILURE)
-    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False, backlog=2048)
+    # our access log replaces uvicorn's; our handler (set up by the app factory) formats its lines
+    config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False, log_config=None, backlog=2048)
     server = uvicorn.Server(config)
 
     def stop() -> None:
@@ -84,16 +91,19 @@ def follow_live_tables(parent: int, interval: float) -> None:
     """The follower process: applies new events to the live tables while the phase is
     cut_over (it checks the phase every second: cutover starts it, rollback stops it); an
     event it cannot apply is retried with a backoff, never skipped (``keep_following``)."""
+    from infrastructure.observability.logs import configure_logging
     from infrastructure.projections.following import LiveFollower, PhaseWatch
     from infrastructure.settings import Settings
     from infrastructure.wiring import open_tracker
 
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
 
     watch_parent(parent, stop.set)
-    tracker = open_tracker(Settings())
+    tracker = open_tracker(settings)
     follower = LiveFollower(tracker, interval=interval)
     watch = PhaseWatch(tracker, None, follower.phase_changed).start()
     stop.wait()
@@ -101,8 +111,16 @@ def follow_live_tables(parent: int, interval: float) -> None:
     follower.stop()
 
 
-def run_workers(host: str, port: int, workers: int, log_level: str = "warning", poll_interval: float = 0.2) -> int:
-    """Start ``workers`` processes and supervise them; returns the exit code."""
+def run_workers(
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "warning",
+    poll_interval: float = 0.2,
+    announce: Callable[[], None] | None = None,
+) -> int:
+    """Start ``workers`` processes and supervise them; returns the exit code. ``announce``
+    runs once the port is known to be free (``serve``'s start-up line)."""
     try:  # refuse a port that anything listens on (a second server would silently share it)
         probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         with probe:
@@ -110,6 +128,8 @@ def run_workers(host: str, port: int, workers: int, log_level: str = "warning", 
     except OSError as error:
         print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return STARTUP_FAILURE
+    if announce is not None:
+        announce()
     context = multiprocessing.get_context("spawn")
     stopping = threading.Event()
 
@@ -134,20 +154,27 @@ def run_workers(host: str, port: int, workers: int, log_level: str = "warning", 
         for index, (process, started) in enumerate(running):
             if process.is_alive():
                 continue
+            process_exited(process.pid)
             role = "follower" if index == workers else "worker"
             if time.monotonic() - started < SERVING_AFTER or process.exitcode == STARTUP_FAILURE:
-                print(f"convtrack serve: {role} {process.pid} failed to start ({process.exitcode})", file=sys.stderr)
+                log.error("%s %s failed to start (exit code %s)", role, process.pid, process.exitcode)
                 code = STARTUP_FAILURE
                 stopping.set()
                 break
-            print(f"convtrack serve: {role} {process.pid} died ({process.exitcode}); restarting", file=sys.stderr)
+            log.error("%s %s died (exit code %s); restarting", role, process.pid, process.exitcode)
             running[index] = start(follower=index == workers)
-    for process, _ in running:
+    stop_all([process for process, _ in running])
+    return code
+
+
+def stop_all(processes: list[BaseProcess]) -> None:
+    """SIGTERM (graceful), then SIGKILL for a child still there after 30 s."""
+    for process in processes:
         if process.is_alive() and process.pid is not None:
             os.kill(process.pid, signal.SIGTERM)
-    for process, _ in running:
+    for process in processes:
         process.join(timeout=30)
         if process.is_alive():
             process.kill()
             process.join()
-    return code
+        process_exited(process.pid)

@@ -19,6 +19,8 @@ from infrastructure.cli import (
 )
 from infrastructure.cli.errors import fail, fail_on
 from infrastructure.cli.phase_guard import guard_phases
+from infrastructure.observability.logs import configure_logging
+from infrastructure.settings import Settings
 
 app = typer.Typer(
     name="convtrack",
@@ -32,6 +34,8 @@ app = typer.Typer(
 @app.callback()
 def root() -> None:
     """Settings come from CONVTRACK_* environment variables (see docs/operations.md)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)  # serve and project may override it
 
 
 demo_command.register(app)

@@ -4,11 +4,19 @@ messages are the HTTP API's, with ``--json`` output."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
 import typer
 
 from domain import commands
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.cli.command_options import add_command
+from infrastructure.cli.log_options import LOG_FORMAT, LOG_LEVEL, logging_settings
+from infrastructure.observability.logs import LogFormat, LogLevel, log_startup, without_password
+from infrastructure.observability.metrics import MULTIPROC_DIR, multiprocess_metrics
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_recorder
 
@@ -68,14 +76,47 @@ def serve(
     host: str | None = typer.Option(None),
     port: int | None = typer.Option(None, min=1, max=65535),
     workers: int | None = typer.Option(None, min=1, max=64),
+    log_level: LogLevel | None = LOG_LEVEL,
+    log_format: LogFormat | None = LOG_FORMAT,
 ) -> None:
-    """Run the HTTP API (OpenAPI at /docs) with an embedded projection follower per worker (one applies: lease)."""
+    """Run the HTTP API (OpenAPI at /docs, Prometheus metrics at /metrics) and the projection follower."""
     import uvicorn
 
     from infrastructure.api.workers import APP, reuse_port_supported, run_workers
 
-    settings = Settings()
+    settings = logging_settings(log_level, log_format)
     host, port, workers = host or settings.api_host, port or settings.api_port, workers or settings.api_workers
-    if workers > 1 and reuse_port_supported():
-        raise typer.Exit(run_workers(host, port, workers, poll_interval=settings.poll_interval_seconds))
-    uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False)
+    os.environ["CONVTRACK_LOG_LEVEL"] = settings.log_level.value  # the workers' settings
+    os.environ["CONVTRACK_LOG_FORMAT"] = settings.log_format.value
+    quiet = "debug" if settings.log_level is LogLevel.DEBUG else "warning"  # uvicorn's own lines
+    own_process = workers > 1 and reuse_port_supported()
+    follower = "own process" if own_process else "in each worker" if settings.embedded_follower else "none"
+    announce = partial(_announce, settings, host, port, workers, follower)
+    if own_process:
+        with multiprocess_metrics():
+            code = run_workers(host, port, workers, quiet, settings.poll_interval_seconds, announce)
+        raise typer.Exit(code)
+    with multiprocess_metrics() if workers > 1 else _in_process_metrics():
+        announce()
+        uvicorn.run(
+            APP, factory=True, host=host, port=port, workers=workers, log_level=quiet, access_log=False, log_config=None
+        )
+
+
+@contextmanager
+def _in_process_metrics() -> Iterator[None]:
+    """One process: its metrics are read where they are kept (no multiprocess files)."""
+    os.environ.pop(MULTIPROC_DIR, None)
+    yield
+
+
+def _announce(settings: Settings, host: str, port: int, workers: int, follower: str) -> None:
+    log_startup(
+        "serve",
+        f"listening on {host}:{port}",
+        database=without_password(settings.database_url),
+        workers=workers,
+        follower=follower,
+        metrics="needs an API key" if settings.metrics_require_key else "open",
+        log_level=settings.log_level.value,
+    )

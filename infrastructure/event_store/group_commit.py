@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import exc as sa_exc
 
 from infrastructure.event_store.idempotency import IdempotencyRecord
+from infrastructure.observability.metrics import GROUP_COMMIT_SIZE, GROUP_COMMIT_SPLITS
 
 EventRow = tuple[bytes, int, str, bytes]
 Transact = Callable[["list[PendingSave]"], None]
@@ -113,6 +114,7 @@ class GroupCommitter:
             if len(group) == 1:
                 _fail(group, error)
                 return
+            GROUP_COMMIT_SPLITS.inc()
             for save in group:  # find the save that clashed with another process's write
                 save.ids, save.error = [], None
                 self._commit_alone(save)
@@ -131,6 +133,8 @@ class GroupCommitter:
         self._finish([save])
 
     def _finish(self, group: list[PendingSave]) -> None:
+        if written := sum(save.error is None for save in group):  # not the saves refused alone (a recorded key)
+            GROUP_COMMIT_SIZE.observe(written)
         try:
             self._after_commit()
         finally:

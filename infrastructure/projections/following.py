@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from domain.bootstrap_run import BootstrapRun
 from domain.lifecycle import Phase, phase_of
+from infrastructure.observability.metrics import PROJECTION_FAILURES
 from infrastructure.projections import tracking
 from infrastructure.projections.event_source import EventSource, aggregate_or_none
 from infrastructure.projections.names import LIVE
@@ -37,11 +38,13 @@ def keep_following(runner: ProjectionRunner, stop: threading.Event, *, interval:
             runner.follow(stop, interval=interval)
             return
         except ProjectionFailed as failure:
+            PROJECTION_FAILURES.labels(runner.name).inc()
             if failure.position != failed_at:  # a new poison event: start the backoff again
                 delay, failed_at = RETRY_FIRST_SECONDS, failure.position
             _record(runner, failure)
             log.error("%s; retrying in %.0f s", failure, delay)
         except Exception as error:  # the store did not answer (or a bug): say so and retry, never die
+            PROJECTION_FAILURES.labels(runner.name).inc()
             log.error(
                 "projection %r stopped: %s: %s; retrying in %.0f s", runner.name, type(error).__name__, error, delay
             )

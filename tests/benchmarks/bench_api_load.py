@@ -21,6 +21,7 @@ import json
 import os
 import random
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -146,12 +147,15 @@ def main() -> None:
             )
         key = ApiKeys(tracker.sql_recorder.engine).create("load")
         port = free_port()
-        serve = subprocess.Popen(
-            [CONVTRACK, "serve", "--port", str(port), "--workers", str(args.workers)],
-            env=convtrack_env(url),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # its log (an access line per request) goes to a file: a pipe nobody reads fills in
+        # a fraction of a second and stops the workers
+        with open(os.path.join(tempfile.gettempdir(), f"bench-api-serve-{port}.log"), "wb") as serve_log:
+            serve = subprocess.Popen(
+                [CONVTRACK, "serve", "--port", str(port), "--workers", str(args.workers)],
+                env=convtrack_env(url),
+                stdout=subprocess.DEVNULL,
+                stderr=serve_log,
+            )
         base = f"http://127.0.0.1:{port}"
         for _ in range(600):  # every worker serving (a worker listens once its app has started)
             try:
