@@ -31,13 +31,37 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
 
+SUPPORTED_URLS = "sqlite:///path/to/file.sqlite3 or mysql+pymysql://user:password@host:3306/database"
+MYSQL_BACKENDS = frozenset({"mysql", "mariadb"})
+
+
+def checked_url(url: str) -> URL:
+    """``url`` parsed, or ``ValueError`` saying what is wrong and what is allowed: only
+    SQLite and MariaDB/MySQL through PyMySQL (``mysql://`` would load MySQLdb, which is not
+    installed), with a numeric port."""
+    if not url.strip():
+        raise ValueError(f"is empty; allowed: {SUPPORTED_URLS}")
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise ValueError(f"is not a database URL; allowed: {SUPPORTED_URLS}") from None
+    except ValueError:  # the port is not a number
+        raise ValueError(f"has a port that is not a number; allowed: {SUPPORTED_URLS}") from None
+    backend = parsed.get_backend_name()
+    if backend in MYSQL_BACKENDS and parsed.get_driver_name() != "pymysql":
+        raise ValueError(f"needs the PyMySQL driver: write {backend}+pymysql://… (the tracker does not use MySQLdb)")
+    if backend not in MYSQL_BACKENDS and backend != "sqlite":
+        raise ValueError(f"names an unsupported database ({backend}); allowed: {SUPPORTED_URLS}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError(f"has port {parsed.port}, outside 1-65535")
+    return parsed
+
+
 def make_engine(url: str, *, read_only: bool = False, pool_size: int = 20, ping_after_idle: float = 2.0) -> Engine:
-    parsed = make_url(url)
+    parsed = checked_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, read_only=read_only)
-    if parsed.get_backend_name() in {"mysql", "mariadb"}:
-        return _mysql_engine(url, read_only=read_only, pool_size=pool_size, ping_after_idle=ping_after_idle)
-    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or mysql+pymysql")
+    return _mysql_engine(url, read_only=read_only, pool_size=pool_size, ping_after_idle=ping_after_idle)
 
 
 def _sqlite_engine(url: str, *, read_only: bool) -> Engine:

@@ -72,10 +72,11 @@ def serve(
     """Run the HTTP API (OpenAPI at /docs) with an embedded projection follower per worker (one applies: lease)."""
     import uvicorn
 
-    from infrastructure.api.workers import APP, reuse_port_supported, run_workers
+    from infrastructure.api.workers import APP, refuse_busy_port, reuse_port_supported, run_workers
 
     settings = Settings()
     host, port, workers = host or settings.api_host, port or settings.api_port, workers or settings.api_workers
     if workers > 1 and reuse_port_supported():
         raise typer.Exit(run_workers(host, port, workers, poll_interval=settings.poll_interval_seconds))
+    refuse_busy_port(host, port)
     uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning", access_log=False)
