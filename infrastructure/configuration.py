@@ -24,7 +24,7 @@ from pydantic_settings import DotEnvSettingsSource
 from sqlalchemy import make_url
 
 from domain.errors import InvalidValue
-from infrastructure.settings import DEFAULT_DATABASE_URL, Settings, env_name, option_name
+from infrastructure.settings import DEFAULT_DATABASE_URL, ENV_PREFIX, Settings, env_name, option_name
 
 SECRET_WORDS = ("password", "secret", "token")
 _given_as_options: dict[str, str | None] = {}  # setting → its variable's value before the option
@@ -66,16 +66,12 @@ def _problem(entry: Any) -> tuple[str, str]:
     name = str(entry["loc"][0]) if entry["loc"] else "settings"
     field = Settings.model_fields.get(name)
     value = mask(name, entry.get("input"))
-    reason = str(entry.get("ctx", {}).get("error") or entry["msg"]).removeprefix("Value error, ")
+    if entry["type"] == "value_error":  # ours: says what the value "is" or "has"
+        reason = str(entry["ctx"]["error"])
+    else:  # pydantic's: "Input should be …", "String should match …"
+        reason = f"is not allowed ({entry['msg'][0].lower()}{entry['msg'][1:]})"
     allowed_text = f"; allowed: {allowed(field)}" if field is not None and "allowed:" not in reason else ""
-    return setting_label(name), f"{value!r} {_verb(reason)}{allowed_text}"
-
-
-def _verb(reason: str) -> str:
-    """pydantic says "Input should be …"; a value error of ours says what the value "is"/"has"."""
-    if reason.startswith("Input should"):
-        return "is not allowed (" + reason.replace("Input should", "should", 1) + ")"
-    return reason
+    return setting_label(name), f"{value!r} {reason}{allowed_text}"
 
 
 def mask(name: str, value: object) -> str:
@@ -167,6 +163,12 @@ def sources() -> dict[str, str]:
         else:
             found[name] = ".env" if name in from_dotenv else "default"
     return found
+
+
+def unknown_variables() -> list[str]:
+    """``CONVTRACK_*`` environment variables that are no setting (a typo is otherwise ignored)."""
+    known = {env_name(name) for name in Settings.model_fields}
+    return sorted(key for key in os.environ if key.upper().startswith(ENV_PREFIX) and key.upper() not in known)
 
 
 def effective(settings: Settings) -> list[Effective]:

@@ -7,7 +7,7 @@ import json
 
 import typer
 
-from infrastructure.configuration import effective, load_settings
+from infrastructure.configuration import effective, load_settings, unknown_variables
 
 
 def register(app: typer.Typer) -> None:
@@ -27,3 +27,5 @@ def config(
     typer.echo(f"{'setting'.ljust(widths[0])}  {'value'.ljust(widths[1])}  source")
     for row in rows:
         typer.echo(f"{row.env.ljust(widths[0])}  {row.value.ljust(widths[1])}  {row.source}")
+    for name in unknown_variables():
+        typer.echo(f"ignored: {name} is set but is no setting (a typo?)")

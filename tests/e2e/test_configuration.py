@@ -174,6 +174,7 @@ def test_config_shows_each_value_with_its_source_and_masks_the_password(
         "# the service's settings\nCONVTRACK_REPORTS_DIR=from-dotenv\nCONVTRACK_API_WORKERS=3\n", encoding="utf-8"
     )
     monkeypatch.setenv("CONVTRACK_API_WORKERS", "2")  # the environment wins over .env
+    monkeypatch.setenv("CONVTRACK_DATABSE_URL", "sqlite:///typo.sqlite3")  # no such setting
     monkeypatch.setenv("CONVTRACK_DATABASE_URL", "mysql+pymysql://tracker:s3cret@db.internal:3306/claims")
     argv = ["--api-port", "9001", "--legacy-url", "mysql+pymysql://old:pw2@legacy/claims", "config"]
     code, out, err = run_cli([*argv, "--json"], monkeypatch, capsys)
@@ -196,6 +197,7 @@ def test_config_shows_each_value_with_its_source_and_masks_the_password(
     assert code == 0 and "s3cret" not in out and "pw2" not in out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:] if len(line.split()) == 3}
     assert rows["CONVTRACK_API_PORT"] == ["9001", "option"] and rows["CONVTRACK_REPORTS_DIR"] == ["from-dotenv", ".env"]
+    assert "ignored: CONVTRACK_DATABSE_URL is set but is no setting" in out
     assert os.environ.get("CONVTRACK_API_PORT") is None, "a root option must not outlive its run"
 
 
