@@ -60,6 +60,7 @@ class Settings(BaseSettings):
         None,
         description="Testing only: cutover and rollback stop for good at this point (before-record, after-record, "
         "after-rename; rollback also after-writeback-batch) so a test can kill them there",
+        json_schema_extra={"hidden": True},  # from `convtrack --help`; still in docs/configuration.md
     )
 
     @field_validator("legacy_url", mode="before")

@@ -1,8 +1,9 @@
 """Entry point of ``convtrack``. Subcommand groups register themselves here.
 
 The root callback takes one option per setting (``settings_options.py``), ``--version``
-and shell completion, and checks the whole configuration before any subcommand starts:
-a value that is not allowed is one ``error:`` line naming the setting (exit 2)."""
+and shell completion. Every subcommand checks the whole configuration once its own
+arguments are parsed and before anything else (even the phase check): a value that is
+not allowed is one ``error:`` line naming the setting and what it allows (exit 2)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def root(
     apply_options(settings)
 
 
+def check_settings_first(app: typer.Typer) -> None:
+    """Wrap every subcommand of ``app`` (outside its phase check) with ``settings_checked``."""
+    for words, info in leaf_commands(app):
+        if info.callback is not None:
+            info.callback = settings_checked(words, info.callback)
+
+
 def settings_checked(words: tuple[str, ...], callback: Callable[..., Any]) -> Callable[..., Any]:
     """``callback`` run only once every setting is allowed and the database file can be
     opened (after its own arguments are parsed, so ``--help`` answers whatever the settings)."""
@@ -85,8 +93,7 @@ status_command.register(app)
 copy_commands.register(app)
 config_command.register(app)
 guard_phases(app)  # every subcommand checks the lifecycle's phase before it runs
-for _words, _info in leaf_commands(app):  # and, before that, the settings
-    _info.callback = settings_checked(_words, _info.callback) if _info.callback else None
+check_settings_first(app)  # and, before that, the settings
 
 
 def main() -> None:

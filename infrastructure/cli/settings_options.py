@@ -6,6 +6,8 @@ the same message."""
 from __future__ import annotations
 
 import inspect
+import typing
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -16,15 +18,23 @@ from infrastructure.settings import Settings, env_name, option_name
 PANEL = "Settings (each also an environment variable; see `convtrack config`)"
 
 
+METAVARS = {int: "INTEGER", float: "NUMBER", bool: "BOOLEAN", Path: "PATH"}
+
+
 def settings_parameters() -> list[inspect.Parameter]:
-    """A keyword-only ``str | None`` parameter per setting, named after the field."""
+    """A keyword-only ``str | None`` parameter per setting, named after the field; a field
+    with ``json_schema_extra={"hidden": True}`` (for tests only) is left out of ``--help``."""
     parameters = []
     for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        kinds = [arg for arg in typing.get_args(field.annotation) if arg is not type(None)] or [field.annotation]
         option: Any = typer.Option(
             None,
             option_name(name),
             help=f"{field.description or name} [{env_name(name)}; {allowed(field)}]",
+            metavar=METAVARS.get(kinds[0], "TEXT"),
             show_default=False,
+            hidden=bool(extra.get("hidden")),
             rich_help_panel=PANEL,
         )
         parameters.append(
