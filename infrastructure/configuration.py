@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import os
-import re
 import tempfile
 import typing
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pydantic_settings import DotEnvSettingsSource
 from sqlalchemy import make_url
 
 from domain.errors import InvalidValue
+from infrastructure.database import masked_url
 from infrastructure.settings import DEFAULT_DATABASE_URL, ENV_PREFIX, Settings, env_name, option_name
 
 SECRET_WORDS = ("password", "secret", "token")
@@ -58,8 +58,13 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        (label, reason), *others = [_problem(entry) for entry in error.errors()]
-        raise InvalidValue(label, "; ".join([reason, *(f"{more}: {why}" for more, why in others)])) from None
+        raise invalid_settings(error) from None
+
+
+def invalid_settings(error: ValidationError) -> InvalidValue:
+    """The settings class's refusal as one ``InvalidValue`` naming each setting."""
+    (label, reason), *others = [_problem(entry) for entry in error.errors()]
+    return InvalidValue(label, "; ".join([reason, *(f"{more}: {why}" for more, why in others)]))
 
 
 def _problem(entry: Any) -> tuple[str, str]:
@@ -83,12 +88,7 @@ def mask(name: str, value: object) -> str:
     if isinstance(value, SecretStr) or any(word in name for word in SECRET_WORDS):
         return "***"
     text = str(value)
-    if name.endswith("_url"):
-        try:
-            return make_url(text).render_as_string(hide_password=True)
-        except Exception:  # unparsable: mask anything between "user:" and "@"
-            return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
-    return text
+    return masked_url(text) if name.endswith("_url") else text
 
 
 def allowed(field: FieldInfo) -> str:

@@ -8,6 +8,7 @@ that does not fit is an error, never a silent truncation) and READ COMMITTED.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -44,7 +45,7 @@ def checked_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
-        raise ValueError(f"is not a database URL; allowed: {SUPPORTED_URLS}") from None
+        raise ValueError(f"cannot be parsed as a database URL; allowed: {SUPPORTED_URLS}") from None
     except ValueError:  # the port is not a number
         raise ValueError(f"has a port that is not a number; allowed: {SUPPORTED_URLS}") from None
     backend = parsed.get_backend_name()
@@ -57,8 +58,19 @@ def checked_url(url: str) -> URL:
     return parsed
 
 
+def masked_url(url: str) -> str:
+    """``url`` with its password as ``***``, even when it does not parse as a URL."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def make_engine(url: str, *, read_only: bool = False, pool_size: int = 20, ping_after_idle: float = 2.0) -> Engine:
-    parsed = checked_url(url)
+    try:
+        parsed = checked_url(url)
+    except ValueError as error:
+        raise ValueError(f"the database URL {masked_url(url)!r} {error}") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, read_only=read_only)
     return _mysql_engine(url, read_only=read_only, pool_size=pool_size, ping_after_idle=ping_after_idle)

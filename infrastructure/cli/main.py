@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from eventsourcing.persistence import PersistenceError
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError as SqlOperationalError
 
 from domain.errors import ConvTrackError, Interrupted, StoreUnavailable
@@ -30,7 +31,13 @@ from infrastructure.cli.errors import fail, fail_on
 from infrastructure.cli.exit_codes import epilog
 from infrastructure.cli.phase_guard import guard_phases, leaf_commands
 from infrastructure.cli.settings_options import with_settings_options
-from infrastructure.configuration import apply_options, check_database_file, forget_options, load_settings
+from infrastructure.configuration import (
+    apply_options,
+    check_database_file,
+    forget_options,
+    invalid_settings,
+    load_settings,
+)
 
 DISTRIBUTION = "conversion-tracker"
 OWN_DATABASE = frozenset({"config", "demo", "sample-data"})  # they do not open the configured database
@@ -112,6 +119,8 @@ def _run() -> None:
         fail("aborted", Interrupted.exit_code)
     except ConvTrackError as error:
         fail_on(error)
+    except ValidationError as error:  # settings made in code from a value given to a command
+        fail_on(invalid_settings(error))
     except SqlOperationalError as error:
         fail(f"database unreachable or refused the operation: {error.orig}", StoreUnavailable.exit_code)
     except PersistenceError as error:  # the same, raised through the event store

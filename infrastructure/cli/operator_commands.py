@@ -26,7 +26,12 @@ from domain.errors import ConvTrackError
 from infrastructure.cli.confirmation import confirm, pause_point
 from infrastructure.cli.errors import fail
 from infrastructure.cli.live_verify import verify_live
-from infrastructure.cli.output_paths import output_file_option, reports_dir_in, reports_dir_option
+from infrastructure.cli.option_checks import (
+    database_url_option,
+    output_file_option,
+    reports_dir_in,
+    reports_dir_option,
+)
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
 from infrastructure.settings import Settings
@@ -281,7 +286,9 @@ def export_command(
 
 
 def sample_data_command(
-    url: str = typer.Option(..., help="Database URL to create the legacy tables in (must be empty)"),
+    url: str = typer.Option(
+        ..., help="Database URL to create the legacy tables in (must be empty)", callback=database_url_option
+    ),
     users: int = typer.Option(1000, min=1, max=10_000_000, help="How many users"),
     seed: int = typer.Option(1, help="Random seed"),
 ) -> None:

@@ -25,7 +25,7 @@ URL_ALLOWED = "allowed: sqlite:///path/to/file.sqlite3 or mysql+pymysql://"
 BAD_SETTINGS = {  # environment, words the one line must contain
     "garbage URL": (
         {"CONVTRACK_DATABASE_URL": "garbage"},
-        ["CONVTRACK_DATABASE_URL", "not a database URL", URL_ALLOWED],
+        ["CONVTRACK_DATABASE_URL", "cannot be parsed as a database URL", URL_ALLOWED],
     ),
     "empty URL": ({"CONVTRACK_DATABASE_URL": ""}, ["CONVTRACK_DATABASE_URL", "is empty", URL_ALLOWED]),
     "postgresql": (
@@ -93,6 +93,14 @@ def test_the_installed_command_refuses_a_bad_setting_in_one_line(case: str, tmp_
     done = run_installed("serve", cwd=tmp_path, env=environment)
     line = one_error_line(done.returncode, done.stdout, done.stderr)
     assert all(word in line for word in words), line
+
+
+def test_a_url_given_to_sample_data_is_checked_the_same_way(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["sample-data", "--url", "mysql://app:s3cret@db/claims"]
+    line = one_error_line(*run_cli(argv, monkeypatch, capsys))
+    assert line.startswith("error: --url: 'mysql://app:***@db/claims' needs the PyMySQL driver"), line
 
 
 def test_a_root_option_is_checked_like_its_variable(
