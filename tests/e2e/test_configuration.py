@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ import pytest
 from domain.errors import PortInUse
 from tests.support.in_process_cli import run_cli
 from tests.support.processes import CONVTRACK
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="uses /proc as a place that cannot be written")
 
 URL_ALLOWED = "allowed: sqlite:///path/to/file.sqlite3 or mysql+pymysql://"
 BAD_SETTINGS = {  # environment, words the one line must contain
@@ -211,8 +214,6 @@ def test_config_shows_each_value_with_its_source_and_masks_the_password(
 
 def test_version_and_shell_completion_answer(tmp_path: Path) -> None:
     done = run_installed("--version", cwd=tmp_path, env={})
-    from importlib.metadata import version
-
     assert (done.returncode, done.stdout.strip()) == (0, f"convtrack {version('conversion-tracker')}"), done
     script = run_installed("--show-completion", "bash", cwd=tmp_path, env={})
     assert script.returncode == 0 and "_CONVTRACK_COMPLETE=complete_bash" in script.stdout, script
@@ -234,7 +235,3 @@ def test_help_answers_whatever_the_settings(
     for argv in (["--help"], ["serve", "--help"]):
         code, out, err = run_cli(argv, monkeypatch, capsys)
         assert code == 0 and "Usage: convtrack" in out and not err, (argv, err)
-
-
-if sys.platform != "linux":  # /proc paths above
-    pytestmark = pytest.mark.skip(reason="uses Linux paths")
