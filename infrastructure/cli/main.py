@@ -114,7 +114,9 @@ def _run() -> None:
     try:
         code = app(standalone_mode=False, prog_name="convtrack")
     except typer.TyperException as error:  # bad usage: unknown command or option, wrong type
-        fail(error.format_message().replace("\n", " "), error.exit_code or 2)
+        if not (message := error.format_message().replace("\n", " ")):  # no subcommand: the help was shown
+            raise SystemExit(error.exit_code or 2) from None
+        fail(message, error.exit_code or 2)
     except typer.Abort:
         fail("aborted", Interrupted.exit_code)
     except ConvTrackError as error:

@@ -235,3 +235,10 @@ def test_help_answers_whatever_the_settings(
     for argv in (["--help"], ["serve", "--help"]):
         code, out, err = run_cli(argv, monkeypatch, capsys)
         assert code == 0 and "Usage: convtrack" in out and not err, (argv, err)
+
+
+def test_a_group_without_its_subcommand_shows_its_help_without_an_empty_error_line(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(["queue"], monkeypatch, capsys)
+    assert code == 2 and "enqueue" in out + err and "error:" not in out + err, (out, err)
