@@ -78,6 +78,7 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "demo": ALL,  # its own database under --workdir
     "serve": ALL,  # a running server follows the phase: commands and queries only while cut over
     "api-key": ALL,
+    "config": ALL,  # reads no database
     "command": AGENTS,  # the agents' commands: conversion, call, queue, score
 }
 

@@ -8,6 +8,7 @@ that does not fit is an error, never a silent truncation) and READ COMMITTED.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -33,13 +34,48 @@ def is_sqlite(engine_or_conn: Engine | Connection) -> bool:
     return engine_or_conn.dialect.name == "sqlite"
 
 
+SUPPORTED_URLS = "sqlite:///path/to/file.sqlite3 or mysql+pymysql://user:password@host:3306/database"
+MYSQL_BACKENDS = frozenset({"mysql", "mariadb"})
+
+
+def checked_url(url: str) -> URL:
+    """``url`` parsed, or ``ValueError`` saying what is wrong and what is allowed: only
+    SQLite and MariaDB/MySQL through PyMySQL (``mysql://`` would load MySQLdb, which is not
+    installed), with a numeric port."""
+    if not url.strip():
+        raise ValueError(f"is empty; allowed: {SUPPORTED_URLS}")
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError:
+        raise ValueError(f"cannot be parsed as a database URL; allowed: {SUPPORTED_URLS}") from None
+    except ValueError:  # the port is not a number
+        raise ValueError(f"has a port that is not a number; allowed: {SUPPORTED_URLS}") from None
+    backend = parsed.get_backend_name()
+    if backend in MYSQL_BACKENDS and parsed.get_driver_name() != "pymysql":
+        raise ValueError(f"needs the PyMySQL driver: write {backend}+pymysql://… (the tracker does not use MySQLdb)")
+    if backend not in MYSQL_BACKENDS and backend != "sqlite":
+        raise ValueError(f"names an unsupported database ({backend}); allowed: {SUPPORTED_URLS}")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ValueError(f"has port {parsed.port}, outside 1-65535")
+    return parsed
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password as ``***``, even when it does not parse as a URL."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
 def make_engine(url: str, *, read_only: bool = False, pool_size: int = 20, ping_after_idle: float = 2.0) -> Engine:
-    parsed = make_url(url)
+    try:
+        parsed = checked_url(url)
+    except ValueError as error:
+        raise ValueError(f"the database URL {masked_url(url)!r} {error}") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, read_only=read_only)
-    if parsed.get_backend_name() in {"mysql", "mariadb"}:
-        return _mysql_engine(url, read_only=read_only, pool_size=pool_size, ping_after_idle=ping_after_idle)
-    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or mysql+pymysql")
+    return _mysql_engine(url, read_only=read_only, pool_size=pool_size, ping_after_idle=ping_after_idle)
 
 
 def _sqlite_engine(url: str, *, read_only: bool) -> Engine:

@@ -10,8 +10,9 @@ The projection follower runs in a process of its own instead of inside every API
 applying a batch of events is a few tens of milliseconds of Python that held the GIL of
 the worker that had the lease, and every request in flight there waited for it.
 
-The parent only supervises: it restarts a worker or the follower when it dies after it
-started, stops (exit code 3) if one cannot start, and stops them all on SIGINT/SIGTERM.
+The parent only supervises: it refuses a port in use before anything starts (exit code 10,
+``PortInUse``), restarts a worker or the follower when it dies after it started, stops
+(exit code 3) if one cannot start, and stops them all on SIGINT/SIGTERM.
 A child whose parent disappears (kill -9) shuts itself down gracefully. Each child sets up
 its logging from the settings (``serve`` puts its options in the environment) and writes
 its metrics to the run's multiprocess directory; the parent marks a child's exit there.
@@ -19,6 +20,7 @@ its metrics to the run's multiprocess directory; the parent marks a child's exit
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
 import os
@@ -32,6 +34,7 @@ from multiprocessing.process import BaseProcess
 
 import uvicorn
 
+from domain.errors import InvalidValue, PortInUse
 from infrastructure.observability.metrics import process_exited
 
 log = logging.getLogger("convtrack.serve")
@@ -58,6 +61,24 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def refuse_busy_port(host: str, port: int) -> None:
+    """``PortInUse`` (exit 10) when anything listens on ``host:port`` (a second server would
+    silently share it, or uvicorn would fail after the app started), ``InvalidValue`` (exit 2)
+    when the address cannot be listened on at all; checked before any worker starts."""
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        with probe:
+            probe.bind((host, port))
+    except socket.gaierror as error:
+        raise InvalidValue("CONVTRACK_API_HOST (--api-host)", f"{host!r} is not an address: {error.strerror}") from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        raise InvalidValue(
+            "CONVTRACK_API_HOST (--api-host)", f"cannot listen on {host}:{port}: {error.strerror}"
+        ) from None
+
+
 def watch_parent(parent: int, stop: Callable[[], None]) -> None:
     """Call ``stop`` once this process's parent is gone (the supervisor was killed)."""
 
@@ -73,9 +94,13 @@ def serve_worker(host: str, port: int, parent: int, log_level: str) -> None:
     """One worker process: its own SO_REUSEPORT socket, one uvicorn server."""
     try:
         sock = reuse_port_socket(host, port)
-    except OSError as error:
-        print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
-        sys.exit(STARTUP_FAILURE)
+    except OSError as error:  # taken since the supervisor's check
+        busy = error.errno == errno.EADDRINUSE
+        print(
+            f"error: {PortInUse(host, port) if busy else f'cannot listen on {host}:{port}: {error.strerror}'}",
+            file=sys.stderr,
+        )
+        sys.exit(PortInUse.exit_code if busy else STARTUP_FAILURE)
     # our access log replaces uvicorn's; our handler (set up by the app factory) formats its lines
     config = uvicorn.Config(APP, factory=True, log_level=log_level, access_log=False, log_config=None, backlog=2048)
     server = uvicorn.Server(config)
@@ -121,13 +146,7 @@ def run_workers(
 ) -> int:
     """Start ``workers`` processes and supervise them; returns the exit code. ``announce``
     runs once the port is known to be free (``serve``'s start-up line)."""
-    try:  # refuse a port that anything listens on (a second server would silently share it)
-        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        with probe:
-            probe.bind((host, port))
-    except OSError as error:
-        print(f"convtrack serve: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
-        return STARTUP_FAILURE
+    refuse_busy_port(host, port)
     if announce is not None:
         announce()
     context = multiprocessing.get_context("spawn")
@@ -156,6 +175,10 @@ def run_workers(
                 continue
             process_exited(process.pid)
             role = "follower" if index == workers else "worker"
+            if process.exitcode == PortInUse.exit_code:  # it said so in one line
+                code = PortInUse.exit_code
+                stopping.set()
+                break
             if time.monotonic() - started < SERVING_AFTER or process.exitcode == STARTUP_FAILURE:
                 log.error("%s %s failed to start (exit code %s)", role, process.pid, process.exitcode)
                 code = STARTUP_FAILURE

@@ -26,6 +26,12 @@ from domain.errors import ConvTrackError
 from infrastructure.cli.confirmation import confirm, pause_point
 from infrastructure.cli.errors import fail
 from infrastructure.cli.live_verify import verify_live
+from infrastructure.cli.option_checks import (
+    database_url_option,
+    output_file_option,
+    reports_dir_in,
+    reports_dir_option,
+)
 from infrastructure.cli.progress import progress_bar
 from infrastructure.database import make_engine
 from infrastructure.settings import Settings
@@ -128,7 +134,9 @@ def _print_plan(plan: BootstrapPlan) -> None:
 
 
 def verify_command(
-    reports_dir: Path | None = typer.Option(None, help="Where to write the JSON and Markdown reports"),
+    reports_dir: Path | None = typer.Option(
+        None, help="Where to write the JSON and Markdown reports", callback=reports_dir_option
+    ),
     live: bool = typer.Option(
         False, "--live", help="After cutover: compare the live tables with the events (rows written outside; exit 8)"
     ),
@@ -136,6 +144,7 @@ def verify_command(
     """Reconcile every legacy row with its projected row; write reports; exit non-zero on any mismatch.
     With --live (after cutover): every live row against the events, to find writes from outside."""
     settings = Settings()
+    reports_dir = reports_dir_in(reports_dir, settings)
     if live:
         verify_live(settings, reports_dir, console, err)
         return
@@ -143,9 +152,7 @@ def verify_command(
     signoff = SignOff.begin("verify", settings.database_url, settings.effective_legacy_url)
     with progress_bar("verifying", console=err, unit="rows") as update:
         report = signed_verify(tracker, LegacySource(settings.effective_legacy_url), signoff, progress=update)
-    json_path, md_path = write_signoff(
-        reports_dir or settings.reports_dir, signoff, verify_report_title(report), verify_report_body(report)
-    )
+    json_path, md_path = write_signoff(reports_dir, signoff, verify_report_title(report), verify_report_body(report))
     for check in report.checks:
         console.print(
             f"[{'green' if check.ok else 'red'}]{'PASS' if check.ok else 'FAIL'}[/] {check.name}: {check.detail}"
@@ -187,7 +194,11 @@ def _confirmed(command: str, settings: Settings, yes: bool) -> None:
 
 
 YES = typer.Option(False, "--yes", help="Confirm without typing the database's name (needed without a terminal)")
-REPORTS_DIR = typer.Option(None, help="Where to write the JSON and Markdown reports (default: CONVTRACK_REPORTS_DIR)")
+REPORTS_DIR = typer.Option(
+    None,
+    help="Where to write the JSON and Markdown reports (default: CONVTRACK_REPORTS_DIR)",
+    callback=reports_dir_option,
+)
 
 
 def cutover_command(
@@ -203,9 +214,10 @@ def cutover_command(
         done = " (the rename already happened; cutover will record it)" if result.resumed else ""
         console.print(f"dry run: checks pass; cutover would keep the legacy tables as {result.legacy_label}{done}")
         return
+    reports_dir = reports_dir_in(reports_dir, settings)
     _confirmed("cutover", settings, yes)
     signoff = SignOff.begin("cutover", settings.database_url, settings.effective_legacy_url)
-    with _signed(signoff, reports_dir or settings.reports_dir, "Cutover"):
+    with _signed(signoff, reports_dir, "Cutover"):
         operation = Operation(signoff, pause_point(settings))
         result = cutover(open_tracker(settings), source, operation=operation)
         signoff.finish("cut over", ok=True)
@@ -229,9 +241,10 @@ def rollback_command(
             f"{planned.rolled_back_label}"
         )
         return
+    reports_dir = reports_dir_in(reports_dir, settings)
     _confirmed("rollback", settings, yes)
     signoff = SignOff.begin("rollback", settings.database_url, settings.effective_legacy_url)
-    with _signed(signoff, reports_dir or settings.reports_dir, "Rollback"):
+    with _signed(signoff, reports_dir, "Rollback"):
         operation = Operation(signoff, pause_point(settings))
         result = rollback(open_tracker(settings), settings.effective_legacy_url, operation=operation)
         differ = result.legacy_checksums_equal is False
@@ -261,18 +274,21 @@ def export_command(
     output: Path | None = typer.Option(
         None,
         help="JSON-lines file to write (default: in the reports folder)",
+        callback=output_file_option,
     ),
     all_events: bool = typer.Option(False, "--all-events", help="Every event since the cutover, not only conversions"),
 ) -> None:
     """Write every conversion since the bootstrap (or, with --all-events, every event since cutover) as JSON lines."""
     settings = Settings()
-    path = output or default_path(settings.reports_dir, all_events=all_events)
+    path = output or default_path(reports_dir_in(None, settings), all_events=all_events)
     written = export(open_tracker(settings), path, all_events=all_events)
     console.print(f"wrote {written} {'events' if all_events else 'conversion events'} to {path}")
 
 
 def sample_data_command(
-    url: str = typer.Option(..., help="Database URL to create the legacy tables in (must be empty)"),
+    url: str = typer.Option(
+        ..., help="Database URL to create the legacy tables in (must be empty)", callback=database_url_option
+    ),
     users: int = typer.Option(1000, min=1, max=10_000_000, help="How many users"),
     seed: int = typer.Option(1, help="Random seed"),
 ) -> None:

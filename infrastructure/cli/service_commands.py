@@ -82,7 +82,7 @@ def serve(
     """Run the HTTP API (OpenAPI at /docs, Prometheus metrics at /metrics) and the projection follower."""
     import uvicorn
 
-    from infrastructure.api.workers import APP, reuse_port_supported, run_workers
+    from infrastructure.api.workers import APP, refuse_busy_port, reuse_port_supported, run_workers
 
     settings = logging_settings(log_level, log_format)
     host, port, workers = host or settings.api_host, port or settings.api_port, workers or settings.api_workers
@@ -96,6 +96,7 @@ def serve(
         with multiprocess_metrics():
             code = run_workers(host, port, workers, quiet, settings.poll_interval_seconds, announce)
         raise typer.Exit(code)
+    refuse_busy_port(host, port)
     with multiprocess_metrics() if workers > 1 else _in_process_metrics():
         announce()
         uvicorn.run(

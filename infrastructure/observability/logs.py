@@ -87,8 +87,10 @@ def configure_logging(level: LogLevel, log_format: LogFormat) -> None:
     handler.setFormatter(formatter(log_format))
     root.addHandler(handler)
     root.setLevel(level.number)
-    # uvicorn's own start-up chatter is replaced by our start-up line; its errors stay
-    logging.getLogger("uvicorn.error").setLevel(level.number if level is LogLevel.DEBUG else logging.WARNING)
+    # uvicorn's start-up chatter and Alembic's per-step lines are replaced by our own lines
+    # (the start-up line; "schema: upgraded from … to …"); their warnings and errors stay
+    for chatty in ("uvicorn.error", "alembic"):
+        logging.getLogger(chatty).setLevel(level.number if level is LogLevel.DEBUG else logging.WARNING)
 
 
 def tracker_version() -> str:

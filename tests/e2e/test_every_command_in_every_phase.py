@@ -51,6 +51,7 @@ OPERATOR_ARGV: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("db", "upgrade"): [("db", "upgrade")],
     ("db", "current"): [("db", "current")],
     ("db", "history"): [("db", "history")],
+    ("config",): [("config",)],
 }
 EXAMPLES: dict[Kind, Any] = {Kind.USER_ID: 10005, Kind.INT: 1, Kind.SHORT: "some-id"}
 

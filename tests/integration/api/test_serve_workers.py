@@ -1,7 +1,7 @@
 """``convtrack serve --workers N``: each worker listens on its own SO_REUSEPORT socket, so
 connections opened together are spread over the workers (uvicorn's shared socket let
 one worker accept almost all of them); the projection follower runs in its own process;
-a dead worker or follower is replaced; a busy port is refused with one line; children
+a dead worker or follower is replaced (a busy port: tests/e2e/test_configuration.py); children
 whose parent is killed stop by themselves."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -135,22 +134,6 @@ def read_own_write(base: str, key: str, user_id: int) -> bool:
     queue = httpx.get(f"{base}/api/queue/getQueue", params=params, headers=headers, timeout=20)
     assert queue.status_code == 200, queue.text
     return written.json()["ids"]["entry_id"] in {entry["id"] for entry in queue.json()["entries"]}
-
-
-def test_a_port_already_in_use_is_refused_with_one_line(sqlite_url: str) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        serve = start_convtrack(sqlite_url, "serve", "--port", str(port), "--workers", "2")
-        try:
-            _, stderr = serve.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            serve.kill()
-            raise
-    assert serve.returncode == 3
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], stderr
 
 
 def _listening(pid: int, port: int) -> bool:
