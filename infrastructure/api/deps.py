@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -56,13 +57,22 @@ def services(request: Request) -> Services:
     return found
 
 
+API_KEY = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="The key from `convtrack api-key create`"
+)
+BEARER = HTTPBearer(
+    scheme_name="Bearer", auto_error=False, description="The same key, as `Authorization: Bearer <key>`"
+)
+
+
 async def caller(
     request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Depends(API_KEY)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
 ) -> str:
-    """The calling service's name, from its key (``X-API-Key`` or ``Authorization: Bearer``)."""
-    key = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    """The calling service's name, from its key (``X-API-Key`` or ``Authorization: Bearer``):
+    two security schemes, either one will do."""
+    key = x_api_key or (bearer.credentials if bearer else None)
     keys = services(request).keys
     name = keys.cached_caller(key) or await run_in_threadpool(keys.caller, key)
     if name is None:

@@ -134,7 +134,7 @@ def read_own_write(base: str, key: str, user_id: int) -> bool:
     params = {"queueType": "unsigned_users", "min_position": written.json()["position"], "wait_seconds": 10}
     queue = httpx.get(f"{base}/api/queue/getQueue", params=params, headers=headers, timeout=20)
     assert queue.status_code == 200, queue.text
-    return written.json()["ids"]["entry_id"] in {entry["id"] for entry in queue.json()["entries"]}
+    return written.json()["ids"]["entry_id"] in {entry["id"] for entry in queue.json()["items"]}
 
 
 def test_a_port_already_in_use_is_refused_with_one_line(sqlite_url: str) -> None:
