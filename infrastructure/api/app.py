@@ -113,7 +113,8 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.add_middleware(BodySizeLimit)
-    app.add_middleware(RequestId)  # the outermost: every response, even a 413 refused at once, carries the id
+    build = app.build_middleware_stack  # RequestId outside even Starlette's 500 handler: every response has the id
+    app.build_middleware_stack = lambda: RequestId(build())  # type: ignore[method-assign]
     install_error_handlers(app)
     for resource in (conversions, calls, queue, scores, health):
         app.include_router(resource.router)

@@ -4,11 +4,12 @@ and read-your-writes waiting. One module, as the FastAPI template's ``api/deps.p
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +18,7 @@ from domain.errors import InvalidValue
 from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.errors import NotYetProjected, QueriesUnavailable, Unauthorized
+from infrastructure.api.problems import documented
 from infrastructure.api.read_model import ReadModel
 from infrastructure.application import ConversionTracker
 from infrastructure.projections.following import LiveFollower, PhaseWatch
@@ -103,3 +105,20 @@ def read_model(request: Request, min_position: MinPosition = None, wait_seconds:
 
 
 Reads = Annotated[ReadModel, Depends(read_model)]
+
+
+def query(
+    router: APIRouter, path: str, model: type[Any], name: str, *, finds: bool = False, **extra: Any
+) -> Callable[..., Any]:
+    """``GET path`` reading the projected tables: keyed, answering ``model``, with the
+    errors a query can return (401, 422, 503; 404 when it ``finds`` one record)."""
+    errors = (401, 404, 422, 503) if finds else (401, 422, 503)
+    return router.get(
+        path,
+        response_model=model,
+        dependencies=AUTHENTICATED,
+        responses=documented(*errors),
+        tags=["queries"],
+        operation_id=name,
+        **extra,
+    )

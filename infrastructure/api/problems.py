@@ -37,11 +37,15 @@ class Problem(BaseModel):
     """An error (RFC 9457 problem details)."""
 
     model_config = ConfigDict(extra="allow", title="Problem")
-    type: str = Field(description="URI naming the kind of problem", examples=[f"{TYPE_PREFIX}invalid-request"])
+    type: str = Field(
+        description="URI naming the kind of problem",
+        examples=[f"{TYPE_PREFIX}invalid-request"],
+        json_schema_extra={"format": "uri"},
+    )
     title: str = Field(description="Short summary of the kind")
     status: int = Field(ge=400, le=599, description="The HTTP status code")
     detail: str = Field(description="What happened and what to do, for this request")
-    instance: str = Field(description="The request's path")
+    instance: str = Field(description="The request's path", json_schema_extra={"format": "uri-reference"})
     request_id: str = Field(description="This request's X-Request-ID")
     errors: list[InvalidField] = Field(description="The invalid fields (empty when none is to blame)")
 
@@ -155,6 +159,3 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
-
-
-QUERY_ERRORS = documented(401, 422, 503)

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from domain import commands
 from domain.values import INT_MAX, INT_MIN, VARCHAR_MAX_CHARS, check_datetime
 from infrastructure.api.command_routes import add_command_route
-from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
-from infrastructure.api.problems import QUERY_ERRORS
+from infrastructure.api.deps import Limit, Offset, Reads, query
 from infrastructure.api.responses import ConversionPage, TotalsPage
 from infrastructure.api.schemas import MOMENT
 
@@ -19,14 +18,7 @@ add_command_route(router, "", commands.RecordConversion, name="record_conversion
 add_command_route(router, "/{conversion_id}/reverse", commands.ReverseConversion, name="reverse_conversion")
 
 
-@router.get(
-    "",
-    response_model=ConversionPage,
-    dependencies=AUTHENTICATED,
-    responses=QUERY_ERRORS,
-    tags=["queries"],
-    operation_id="list_conversions",
-)
+@query(router, "", ConversionPage, "list_conversions")
 def list_conversions(
     model: Reads,
     agent_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
@@ -47,14 +39,7 @@ def list_conversions(
     )
 
 
-@router.get(
-    "/totals",
-    response_model=TotalsPage,
-    dependencies=AUTHENTICATED,
-    responses=QUERY_ERRORS,
-    tags=["queries"],
-    operation_id="conversion_totals",
-)
+@query(router, "/totals", TotalsPage, "conversion_totals")
 def conversion_totals(model: Reads, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
     """Conversion count and exact money totals per primary agent, by agent id; one page."""
     return model.totals_per_agent(limit, offset)

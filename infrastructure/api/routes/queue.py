@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from domain import commands
 from domain.errors import InvalidValue
 from infrastructure.api.command_routes import add_command_route
-from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
-from infrastructure.api.problems import QUERY_ERRORS
+from infrastructure.api.deps import Limit, Offset, Reads, query
 from infrastructure.api.responses import QueuePage
 from infrastructure.api.schemas import QUEUE_TYPE
 
@@ -39,14 +38,7 @@ def chosen_queue_type(queue_type: str | None, app_spelling: str | None) -> str:
     return str(queue_type or app_spelling)
 
 
-@router.get(
-    "",
-    response_model=QueuePage,
-    dependencies=AUTHENTICATED,
-    responses=QUERY_ERRORS,
-    tags=["queries"],
-    operation_id="list_queue",
-)
+@query(router, "", QueuePage, "list_queue")
 def list_queue(
     model: Reads,
     queue_type: QueueTypeQuery = None,
@@ -58,13 +50,11 @@ def list_queue(
     return model.queue(chosen_queue_type(queue_type, app_spelling), limit, offset)
 
 
-router.get(
+query(
+    router,
     "/getQueue",
-    response_model=QueuePage,
-    dependencies=AUTHENTICATED,
-    responses=QUERY_ERRORS,
-    tags=["queries"],
-    operation_id="get_queue",
+    QueuePage,
+    "get_queue",
     deprecated=True,
     description="The old app's path for `GET /api/queue` (the same parameters and answer).",
 )(list_queue)

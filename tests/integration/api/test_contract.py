@@ -207,3 +207,16 @@ def test_the_docs_pages_load_their_assets_from_the_app(client: TestClient) -> No
         assert not re.search(r"""(src|href)=["']https?://""", html), page
         served = client.get(f"/docs/assets/{asset}")
         assert served.status_code == 200 and len(served.content) > 100_000
+
+
+def test_an_unexpected_failure_is_a_500_problem_with_the_request_id(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infrastructure.api.read_model import ReadModel
+
+    def broken(_self: ReadModel, _user_id: int) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ReadModel, "score", broken)
+    failed = problem(client.get("/api/scores/1", headers={"X-Request-ID": "req-500"}), 500)
+    assert failed["request_id"] == "req-500" and "a bug" not in failed["detail"]

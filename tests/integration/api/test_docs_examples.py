@@ -12,13 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from domain.lifecycle import Phase
-from tests.integration.api.test_serve_workers import wait_ready
 from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import MariaDBServer, free_port
 from tests.support.processes import convtrack_env, start_convtrack
+from tests.support.waiting import eventually
 
 API_DOC = Path(__file__).resolve().parents[3] / "docs" / "api.md"
 STATUS = re.compile(r"^# (\d{3})\b", re.MULTILINE)
@@ -61,7 +62,7 @@ def test_the_curl_examples_run_as_written_and_get_the_statuses_they_show(mariadb
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # convtrack, as a user has it
     serve = start_convtrack(url, "serve", "--port", str(port), "--workers", "1")
     try:
-        wait_ready(f"http://127.0.0.1:{port}")
+        assert eventually(lambda: _ready(f"http://127.0.0.1:{port}"), 60), "the server did not become ready"
         ran = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", CURL + script],
             env=env,
@@ -76,3 +77,10 @@ def test_the_curl_examples_run_as_written_and_get_the_statuses_they_show(mariadb
     assert ran.returncode == 0, ran.stderr[-2000:]
     statuses = [int(line.split()[1]) for line in ran.stderr.splitlines() if line.startswith(MARK)]
     assert len(expected) >= 25 and statuses == expected, (statuses, expected, ran.stdout[-3000:])
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/ready", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
