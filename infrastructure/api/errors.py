@@ -57,10 +57,10 @@ async def unauthorized(request: Request, _error: Exception) -> ProblemResponse:
 
 async def domain_error(request: Request, error: Exception) -> ProblemResponse:
     assert isinstance(error, ConvTrackError)
-    errors = []
-    if isinstance(error, InvalidValue):
-        errors = [{"field": error.field, "location": _location(request, error.field), "detail": error.reason}]
-    return problem(request.scope, error.http_status, str(error), kind=type(error).__name__, errors=errors)
+    if isinstance(error, InvalidValue):  # the domain's rule: the same kind as the schema's (one type for bad input)
+        field = {"field": error.field, "location": _location(request, error.field), "detail": error.reason}
+        return problem(request.scope, 422, str(error), kind="InvalidRequest", errors=[field])
+    return problem(request.scope, error.http_status, str(error), kind=type(error).__name__)
 
 
 def _field(loc: tuple[Any, ...]) -> tuple[str, str]:

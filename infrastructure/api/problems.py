@@ -12,6 +12,7 @@ import json
 import re
 from http import HTTPStatus
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,7 +46,9 @@ class Problem(BaseModel):
     title: str = Field(description="Short summary of the kind")
     status: int = Field(ge=400, le=599, description="The HTTP status code")
     detail: str = Field(description="What happened and what to do, for this request")
-    instance: str = Field(description="The request's path", json_schema_extra={"format": "uri-reference"})
+    instance: str = Field(
+        description="The request's path, percent-encoded", json_schema_extra={"format": "uri-reference"}
+    )
     request_id: str = Field(description="This request's X-Request-ID")
     errors: list[InvalidField] = Field(description="The invalid fields (empty when none is to blame)")
 
@@ -65,7 +68,6 @@ def problem_body(
     detail: str,
     *,
     kind: str | None = None,
-    title: str | None = None,
     errors: list[dict[str, str]] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
@@ -73,10 +75,10 @@ def problem_body(
     none means a plain HTTP error (``about:blank``, titled by the status phrase)."""
     return {
         "type": f"{TYPE_PREFIX}{kind_slug(kind)}" if kind else "about:blank",
-        "title": title or (re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize() if kind else HTTPStatus(status).phrase),
+        "title": re.sub(r"(?<!^)(?=[A-Z])", " ", kind).capitalize() if kind else HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": scope.get("path", ""),
+        "instance": quote(scope.get("path", ""), safe="/:@!$&'()*+,;=-._~"),  # a URI reference, as sent
         "request_id": request_id_of(scope) or "",
         "errors": errors or [],
         **extra,
@@ -93,15 +95,11 @@ def problem_bytes(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+EXAMPLE_SCOPE = {"path": "/api/queue", "state": {"request_id": "5f0c6d1e-3b8a-4f51-9d43-2f7c1b0a9e11"}}
+
+
 def _example(status: int, kind: str | None, detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    body = problem_body(
-        {"path": "/api/…", "state": {"request_id": "5f0c6d1e-3b8a-4f51-9d43-2f7c1b0a9e11"}},
-        status,
-        detail,
-        kind=kind,
-        errors=errors,
-    )
-    return body
+    return problem_body(EXAMPLE_SCOPE, status, detail, kind=kind, errors=errors)
 
 
 EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {

@@ -220,3 +220,19 @@ def test_an_unexpected_failure_is_a_500_problem_with_the_request_id(
     monkeypatch.setattr(ReadModel, "score", broken)
     failed = problem(client.get("/api/scores/1", headers={"X-Request-ID": "req-500"}), 500)
     assert failed["request_id"] == "req-500" and "a bug" not in failed["detail"]
+
+
+def test_a_value_a_domain_rule_refuses_is_the_same_kind_of_problem_as_a_schema_violation(client: TestClient) -> None:
+    rule = problem(
+        client.post("/api/conversions", json={"user_id": 1, "conversion_type": "  ", "claim_value": "1"}), 422
+    )
+    schema = problem(client.post("/api/conversions", json={"user_id": 1}), 422)
+    assert rule["type"] == schema["type"] == "urn:convtrack:problem:invalid-request"
+    assert schema["errors"][0] == {"field": "conversion_type", "location": "body", "detail": "is required"}
+    moment = problem(client.get("/api/conversions", params={"since": "9999-12-31T23:59:59-05:00"}), 422)
+    assert moment["errors"][0]["field"] == "since" and moment["errors"][0]["location"] == "query"
+
+
+def test_the_instance_of_a_problem_is_the_path_percent_encoded(client: TestClient) -> None:
+    unknown = problem(client.post("/api/conversions/caf%C3%A9%01/reverse", json={"reason": "x"}), 404)
+    assert unknown["instance"] == "/api/conversions/caf%C3%A9%01/reverse"
