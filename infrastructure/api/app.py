@@ -1,6 +1,8 @@
-"""The FastAPI application, assembled: the worker's services (lifespan), the routers, the
-error handlers. Commands map one-to-one to the service layer; queries read the projected
-tables; every request but /health and /ready needs an API key."""
+"""The FastAPI application, assembled: the worker's services (lifespan), the middleware
+(request ids, body limit), the routers, the error handlers (every error a problem), the
+OpenAPI document (``openapi.py``) and the docs pages served offline. Commands map
+one-to-one to the service layer; queries read the projected tables; every request but
+/health and /ready needs an API key."""
 
 from __future__ import annotations
 
