@@ -1,6 +1,8 @@
-"""The FastAPI application, assembled: the worker's services (lifespan), the routers, the
-error handlers. Commands map one-to-one to the service layer; queries read the projected
-tables; every request but /health, /ready and /metrics needs an API key (/metrics too with
+"""The FastAPI application, assembled: the worker's services (lifespan), the middleware
+(request ids, body limit), the routers, the error handlers (every error a problem), the
+OpenAPI document (``openapi.py``) and the docs pages served offline. Commands map
+one-to-one to the service layer; queries read the projected tables; every request but
+/health, /ready and /metrics needs an API key (/metrics too with
 CONVTRACK_METRICS_REQUIRE_KEY)."""
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.deps import COMMAND_THREADS, Services
 from infrastructure.api.errors import install_error_handlers
 from infrastructure.api.limits import BodySizeLimit
+from infrastructure.api.openapi import document
 from infrastructure.api.read_model import ReadModel
+from infrastructure.api.request_id import RequestId
 from infrastructure.api.routes import calls, conversions, health, queue, scores
 from infrastructure.database import warm_pool
 from infrastructure.observability.http import install_observability
@@ -32,6 +37,11 @@ from infrastructure.wiring import open_recorder, tracker_on
 
 log = logging.getLogger("convtrack.api")
 WARM_CONNECTIONS = 10
+DESCRIPTION = """Record conversions, call attempts, callbacks and queue work; read the projected tables.
+
+Every operation but /health and /ready needs an API key (`X-API-Key: <key>` or
+`Authorization: Bearer <key>`). Every error is an RFC 9457 problem (`application/problem+json`).
+Every response carries `X-Request-ID` (yours when you send an acceptable one). See docs/api.md."""
 
 
 def open_services(settings: Settings, *, follow: bool) -> Services:
@@ -100,17 +110,22 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             current.follower.stop()
         current.tracker.sql_recorder.close()  # the pools' connections, not left to the (frozen) collector
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Conversion Tracker API",
         version="1",
         lifespan=lifespan,
-        description="Record conversions, call attempts, callbacks and queue work; read the projected tables.",
+        description=DESCRIPTION,
+        static_url="/docs/assets",
+        swagger_ui_parameters={"persistAuthorization": True},
     )
     app.add_middleware(BodySizeLimit)
     install_observability(app, settings)  # outside the size limit: its 413s are logged and counted
+    build = app.build_middleware_stack  # RequestId outside even Starlette's 500 handler: every response has the id
+    app.build_middleware_stack = lambda: RequestId(build())  # type: ignore[method-assign]
     install_error_handlers(app)
     for resource in (conversions, calls, queue, scores, health):
         app.include_router(resource.router)
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]
     return app
 
 

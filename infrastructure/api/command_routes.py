@@ -1,20 +1,22 @@
 """One POST route per command, derived from its dataclass: the body model from its
-fields, the path parameter from its target field, the Idempotency-Key header; the route
-runs ``ConversionTracker.execute`` on the worker's command threads."""
+fields (with an example from their declared examples), the path parameter from its target
+field, the Idempotency-Key header; the route runs ``ConversionTracker.execute`` on the
+worker's command threads."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from domain.commands import Command, Kind
 from domain.lifecycle import require
 from infrastructure.api import deps, schemas
-from infrastructure.api.errors import ERRORS
+from infrastructure.api.problems import documented
+from infrastructure.api.responses import CommandResult, typed_ids
 
 
 async def run_command(request: Request, command: Command, idempotency_key: str | None) -> JSONResponse:
@@ -25,7 +27,9 @@ async def run_command(request: Request, command: Command, idempotency_key: str |
     result = await asyncio.get_running_loop().run_in_executor(
         current.commands, lambda: current.tracker.execute(command, idempotency_key=idempotency_key)
     )
-    return JSONResponse(result.to_dict(), status_code=200 if result.replayed else 201)
+    body = {"command": result.command, "ids": typed_ids(result.ids), "position": result.position}
+    body["replayed"] = result.replayed
+    return JSONResponse(body, status_code=200 if result.replayed else 201)
 
 
 def _parameters(command_type: type[Command]) -> list[inspect.Parameter]:
@@ -35,7 +39,9 @@ def _parameters(command_type: type[Command]) -> list[inspect.Parameter]:
         if field_spec.target:
             parameters.append(inspect.Parameter(name, keyword, annotation=schemas.PATH_TYPES[field_spec.kind]))
     body = schemas.body_model(command_type)
-    parameters.append(inspect.Parameter("body", keyword, annotation=body))
+    summary = " ".join((command_type.__doc__ or "").split())
+    example = {"example": {"summary": summary, "value": schemas.body_example(command_type)}}
+    parameters.append(inspect.Parameter("body", keyword, annotation=Annotated[body, Body(openapi_examples=example)]))
     parameters.append(inspect.Parameter("idempotency_key", keyword, annotation=deps.IdempotencyKey, default=None))
     return parameters
 
@@ -49,20 +55,26 @@ def _routed(path: str, command_type: type[Command]) -> str:
     return path
 
 
-def add_command_route(router: APIRouter, path: str, command_type: type[Command], *, name: str) -> None:
-    """``POST path`` runs ``command_type``; ``name`` keeps the route's operation id stable."""
+def add_command_route(
+    router: APIRouter, path: str, command_type: type[Command], *, name: str, finds: bool = True
+) -> None:
+    """``POST path`` runs ``command_type``; ``name`` keeps the route's operation id stable.
+    ``finds``: the command names a record (an entry, a user, an agent) that may not exist (404)."""
 
     async def endpoint(request: Request, body: schemas.Body, idempotency_key: str | None, **target: Any) -> Any:
         return await run_command(request, command_type(**target, **body.model_dump()), idempotency_key)
 
     endpoint.__signature__ = inspect.Signature(_parameters(command_type))  # type: ignore[attr-defined]
     endpoint.__doc__ = command_type.__doc__
+    errors = (401, 404, 409, 413, 422, 503) if finds else (401, 409, 413, 422, 503)
     router.post(
         _routed(path, command_type),
-        response_model=schemas.CommandResponse,
+        response_model=CommandResult,
         status_code=201,
         dependencies=deps.AUTHENTICATED,
-        responses=ERRORS,
+        responses={200: {"model": CommandResult, "description": "A retried Idempotency-Key: the first result"}}
+        | documented(*errors),
         tags=["commands"],
         name=name,
+        operation_id=name,
     )(endpoint)

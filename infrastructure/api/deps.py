@@ -4,11 +4,13 @@ and read-your-writes waiting. One module, as the FastAPI template's ``api/deps.p
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
@@ -16,6 +18,7 @@ from domain.errors import InvalidValue
 from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.api.errors import NotYetProjected, QueriesUnavailable, Unauthorized
+from infrastructure.api.problems import documented
 from infrastructure.api.read_model import ReadModel
 from infrastructure.application import ConversionTracker
 from infrastructure.projections.following import LiveFollower, PhaseWatch
@@ -56,13 +59,22 @@ def services(request: Request) -> Services:
     return found
 
 
+API_KEY = APIKeyHeader(
+    name="X-API-Key", scheme_name="ApiKey", auto_error=False, description="The key from `convtrack api-key create`"
+)
+BEARER = HTTPBearer(
+    scheme_name="Bearer", auto_error=False, description="The same key, as `Authorization: Bearer <key>`"
+)
+
+
 async def caller(
     request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Depends(API_KEY)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)] = None,
 ) -> str:
-    """The calling service's name, from its key (``X-API-Key`` or ``Authorization: Bearer``)."""
-    key = x_api_key or (authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None)
+    """The calling service's name, from its key (``X-API-Key`` or ``Authorization: Bearer``):
+    two security schemes, either one will do."""
+    key = x_api_key or (bearer.credentials if bearer else None)
     keys = services(request).keys
     name = keys.cached_caller(key) or await run_in_threadpool(keys.caller, key)
     if name is None:
@@ -93,3 +105,20 @@ def read_model(request: Request, min_position: MinPosition = None, wait_seconds:
 
 
 Reads = Annotated[ReadModel, Depends(read_model)]
+
+
+def query(
+    router: APIRouter, path: str, model: type[Any], name: str, *, finds: bool = False, **extra: Any
+) -> Callable[..., Any]:
+    """``GET path`` reading the projected tables: keyed, answering ``model``, with the
+    errors a query can return (401, 422, 503; 404 when it ``finds`` one record)."""
+    errors = (401, 404, 422, 503) if finds else (401, 422, 503)
+    return router.get(
+        path,
+        response_model=model,
+        dependencies=AUTHENTICATED,
+        responses=documented(*errors),
+        tags=["queries"],
+        operation_id=name,
+        **extra,
+    )

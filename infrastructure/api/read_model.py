@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,17 +16,38 @@ from infrastructure.projections.tables import ProjectionTables
 OPEN = ("pending", "assigned")
 
 
+def rfc3339(moment: datetime) -> str:
+    """``2026-11-24T10:11:12.345Z``: UTC (the tables hold UTC without a zone), milliseconds."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
 def plain(row: dict[str, Any]) -> dict[str, Any]:
-    """JSON-safe values: decimals as strings, datetimes as ISO-8601 with milliseconds."""
+    """JSON-safe values: decimals as strings, datetimes RFC 3339 in UTC with milliseconds."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         if isinstance(value, Decimal):
             out[key] = str(value)
         elif isinstance(value, datetime):
-            out[key] = value.isoformat(timespec="milliseconds")
+            out[key] = rfc3339(value)
+        elif isinstance(value, date):
+            out[key] = value.isoformat()
         else:
             out[key] = value
     return out
+
+
+def page(rows: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
+    """The pagination envelope of ``rows``, read with ``limit + 1`` to know if more follow."""
+    has_more = len(rows) > limit
+    return {
+        "items": rows[:limit],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + limit if has_more else None,
+        "has_more": has_more,
+    }
 
 
 class ReadModel:
@@ -59,15 +80,16 @@ class ReadModel:
         with self.engine.connect() as conn:
             return [plain(dict(r._mapping)) for r in conn.execute(query)]
 
-    def queue(self, queue_type: str, limit: int, offset: int) -> list[dict[str, Any]]:
+    def queue(self, queue_type: str, limit: int, offset: int) -> dict[str, Any]:
         q = self.tables.queue
-        return self._all(
+        rows = self._all(
             select(q)
             .where(q.c.queue_type == queue_type, q.c.status.in_(OPEN))
             .order_by(q.c.priority_score.desc(), q.c.created_at, q.c.id)
-            .limit(limit)
+            .limit(limit + 1)
             .offset(offset)
         )
+        return {"queue_type": queue_type, **page(rows, limit, offset)}
 
     def score(self, user_id: int) -> dict[str, Any] | None:
         s = self.tables.scores
@@ -83,7 +105,7 @@ class ReadModel:
         until: datetime | None,
         limit: int,
         offset: int,
-    ) -> list[dict[str, Any]]:
+    ) -> dict[str, Any]:
         c = self.tables.conversions
         query = select(c)
         if agent_id is not None:
@@ -94,9 +116,10 @@ class ReadModel:
             query = query.where(c.c.converted_at >= since)
         if until is not None:
             query = query.where(c.c.converted_at < until)
-        return self._all(query.order_by(c.c.converted_at.desc(), c.c.id).limit(limit).offset(offset))
+        rows = self._all(query.order_by(c.c.converted_at.desc(), c.c.id).limit(limit + 1).offset(offset))
+        return page(rows, limit, offset)
 
-    def totals_per_agent(self) -> list[dict[str, Any]]:
+    def totals_per_agent(self, limit: int, offset: int) -> dict[str, Any]:
         c = self.tables.conversions
         query = (
             select(
@@ -107,12 +130,16 @@ class ReadModel:
             )
             .group_by(c.c.primary_agent_id)
             .order_by(c.c.primary_agent_id)
+            .limit(limit + 1)
+            .offset(offset)
         )
         rows = self._all(query)
-        for row in rows:  # SQLite sums the decimal strings as floats: re-sum exactly
-            if self.engine.dialect.name == "sqlite":
+        for row in rows:
+            if self.engine.dialect.name == "sqlite":  # SQLite sums the decimal strings as floats: re-sum exactly
                 row.update(self._exact_sums(row["agent_id"]))
-        return rows
+            for money in ("claim_value", "estimated_commission"):  # the sum of no value is zero, as on SQLite
+                row[money] = row[money] if row[money] is not None else "0.00"
+        return page(rows, limit, offset)
 
     def _exact_sums(self, agent_id: int | None) -> dict[str, str]:
         c = self.tables.conversions

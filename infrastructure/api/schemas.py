@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema, create_model
 
 from domain.commands import REQUIRED, Command, FieldSpec, Kind
 from domain.errors import InvalidValue
@@ -31,11 +31,12 @@ from domain.values import (
     parse_moment,
 )
 
-BIGINT = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX, strict=True)]
-INT = Annotated[int, Field(ge=INT_MIN, le=INT_MAX, strict=True)]
+BIGINT = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX, strict=True, json_schema_extra={"format": "int64"})]
+INT = Annotated[int, Field(ge=INT_MIN, le=INT_MAX, strict=True, json_schema_extra={"format": "int32"})]
+MONEY_PATTERN = f"^{MONEY_TEXT}$"
 MONEY = Annotated[
     str,
-    StringConstraints(pattern=f"^{MONEY_TEXT}$"),
+    StringConstraints(pattern=MONEY_PATTERN),
     Field(description="Exact decimal as a string, at most 8 digits before and 2 after the point"),
 ]
 SHORT = Annotated[str, StringConstraints(min_length=1, max_length=VARCHAR_MAX_CHARS)]
@@ -54,7 +55,17 @@ MOMENT = Annotated[
     BeforeValidator(_moment),
     Field(description="ISO-8601 text; a zone is converted to UTC; years 1000-9999 in UTC"),
 ]
-QUEUE_TYPE_PATTERN = "^(" + "|".join(sorted(QueueType.ALL)) + ")$"
+QUEUE_TYPES = tuple(sorted(QueueType.ALL))
+QUEUE_TYPE = Annotated[Literal[QUEUE_TYPES], Field(description="The queue: " + " or ".join(QUEUE_TYPES))]  # type: ignore[valid-type]
+JSON_VALUE_SCHEMA = {
+    "type": ["object", "array", "string", "number", "boolean", "null"],
+    "description": "Any JSON value, nested at most 31 levels, at most 1 MiB as text",
+}
+JSON_VALUE = Annotated[Any, WithJsonSchema(JSON_VALUE_SCHEMA)]
+PATTERN_WORDS = {
+    MONEY_PATTERN: "must be an exact decimal as a string, at most 8 digits before and 2 after the point "
+    '(e.g. "1250.00")',
+}
 
 BODY_TYPES: dict[Kind, Any] = {
     Kind.USER_ID: BIGINT,
@@ -63,13 +74,13 @@ BODY_TYPES: dict[Kind, Any] = {
     Kind.TEXT: TEXT,
     Kind.REQUIRED_TEXT: Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_BYTES)],
     Kind.MONEY: MONEY,
-    Kind.JSON: Any,
+    Kind.JSON: JSON_VALUE,
     Kind.FLAG: Annotated[bool, Field(strict=True)],
     Kind.MOMENT: MOMENT,
-    Kind.QUEUE_TYPE: Annotated[str, Field(pattern=QUEUE_TYPE_PATTERN)],
+    Kind.QUEUE_TYPE: QUEUE_TYPE,
 }
 PATH_TYPES: dict[Kind, Any] = {
-    Kind.USER_ID: Annotated[int, Path(ge=BIGINT_MIN, le=BIGINT_MAX)],
+    Kind.USER_ID: Annotated[int, Path(ge=BIGINT_MIN, le=BIGINT_MAX, json_schema_extra={"format": "int64"})],
     Kind.SHORT: Annotated[str, Path(min_length=1, max_length=VARCHAR_MAX_CHARS)],
 }
 
@@ -102,14 +113,14 @@ def body_model(command: type[Command]) -> type[Body]:
     return model
 
 
-class CommandResponse(BaseModel):
-    command: str
-    ids: dict[str, str]
-    position: int | None = Field(description="Pass as min_position to a query to read your own write")
-    replayed: bool = Field(description="True when this answers a retried Idempotency-Key")
+KIND_EXAMPLES = {Kind.TEXT: "as agreed with the client"}
 
 
-class ErrorResponse(BaseModel):
-    error: str
-    detail: str
-    field: str | None = None
+def body_example(command: type[Command]) -> dict[str, Any]:
+    """An example body: each field's declared example (``spec(..., example=)``); a body whose
+    fields declare none shows its first text field with a kind's example instead of ``{}``."""
+    fields = [(name, field_spec) for name, field_spec, _ in command.specs() if not field_spec.target]
+    example = {name: spec.example for name, spec in fields if spec.example is not None}
+    if not example:
+        example = {name: KIND_EXAMPLES[spec.kind] for name, spec in fields if spec.kind in KIND_EXAMPLES}
+    return example

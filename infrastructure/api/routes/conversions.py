@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from domain import commands
 from domain.values import INT_MAX, INT_MIN, VARCHAR_MAX_CHARS, check_datetime
 from infrastructure.api.command_routes import add_command_route
-from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
-from infrastructure.api.errors import ERRORS
+from infrastructure.api.deps import Limit, Offset, Reads, query
+from infrastructure.api.responses import ConversionPage, TotalsPage
 from infrastructure.api.schemas import MOMENT
 
 router = APIRouter(prefix="/api/conversions")
@@ -18,7 +18,7 @@ add_command_route(router, "", commands.RecordConversion, name="record_conversion
 add_command_route(router, "/{conversion_id}/reverse", commands.ReverseConversion, name="reverse_conversion")
 
 
-@router.get("", dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"])
+@query(router, "", ConversionPage, "list_conversions")
 def list_conversions(
     model: Reads,
     agent_id: Annotated[int | None, Query(ge=INT_MIN, le=INT_MAX)] = None,
@@ -28,8 +28,8 @@ def list_conversions(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Conversions, newest first, filtered by agent, type and [since, until)."""
-    rows = model.conversions(
+    """Conversions, newest first, filtered by agent, type and [since, until); one page."""
+    return model.conversions(
         agent_id=agent_id,
         conversion_type=conversion_type,
         since=None if since is None else check_datetime("since", since),
@@ -37,15 +37,9 @@ def list_conversions(
         limit=limit,
         offset=offset,
     )
-    return {
-        "conversions": rows,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if len(rows) == limit else None,
-    }
 
 
-@router.get("/totals", dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"])
-def conversion_totals(model: Reads) -> dict[str, Any]:
-    """Conversion count and exact money totals per primary agent."""
-    return {"agents": model.totals_per_agent()}
+@query(router, "/totals", TotalsPage, "conversion_totals")
+def conversion_totals(model: Reads, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    """Conversion count and exact money totals per primary agent, by agent id; one page."""
+    return model.totals_per_agent(limit, offset)

@@ -10,23 +10,43 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from infrastructure.api.deps import Services, services
+from infrastructure.api.problems import MEDIA_TYPE, problem
+from infrastructure.api.responses import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=Health, operation_id="health")
 def health(request: Request) -> JSONResponse:
     """Liveness plus facts: is the store reachable, how far behind are the projections."""
     return JSONResponse(status(services(request)))
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    response_model=Health,
+    operation_id="ready",
+    responses={
+        503: {
+            "description": "Not ready: a problem naming why, with the facts of /health",
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/NotReady"}}},
+        }
+    },
+)
 def ready(request: Request) -> JSONResponse:
     """200 when the store is reachable, the tracker's tables are live (phase cut_over) and
     the live projection is not stuck at an event it cannot apply; 503 naming why not."""
     current = status(services(request))
-    ok = current["store"] == "reachable" and current["queries"] == "available" and current.get("stuck") is None
-    return JSONResponse(current, status_code=200 if ok else 503)
+    if current["store"] != "reachable":
+        why = f"the event store did not answer ({current['detail']})"
+    elif current["queries"] != "available":
+        why = current["queries"]
+    elif current["stuck"] is not None:
+        why = current["stuck"]["detail"]
+    else:
+        return JSONResponse(current)
+    facts = {name: value for name, value in current.items() if name != "detail"}
+    return problem(request.scope, 503, why, kind="NotReady", **facts)
 
 
 def status(current: Services) -> dict[str, Any]:
@@ -44,6 +64,16 @@ def status(current: Services) -> dict[str, Any]:
             "lag": None if position is None else max(0, head - position),
             "queries": "available" if model else f"unavailable (phase {current.phase}: the live tables are legacy)",
             "stuck": None if stuck is None else {"position": stuck[0], "detail": stuck[1]},
+            "detail": None,
         }
     except SQLAlchemyError as error:
-        return {"store": "unreachable", "detail": type(error).__name__, "queries": "unavailable"}
+        return {
+            "store": "unreachable",
+            "phase": None,
+            "head": None,
+            "projected": None,
+            "lag": None,
+            "queries": "unavailable",
+            "stuck": None,
+            "detail": type(error).__name__,
+        }

@@ -1,4 +1,4 @@
-"""The call queue: enqueue, work an entry, callbacks; the old app's getQueue."""
+"""The call queue: enqueue, work an entry, callbacks; list a queue (also as the old app's getQueue)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,54 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from domain import commands
+from domain.errors import InvalidValue
 from infrastructure.api.command_routes import add_command_route
-from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
-from infrastructure.api.errors import ERRORS
-from infrastructure.api.schemas import QUEUE_TYPE_PATTERN
+from infrastructure.api.deps import Limit, Offset, Reads, query
+from infrastructure.api.responses import QueuePage
+from infrastructure.api.schemas import QUEUE_TYPE
 
 router = APIRouter(prefix="/api/queue")
-add_command_route(router, "", commands.Enqueue, name="enqueue")
+add_command_route(router, "", commands.Enqueue, name="enqueue", finds=False)
 add_command_route(router, "/{entry_id}/assign", commands.Assign, name="assign")
 add_command_route(router, "/{entry_id}/complete", commands.Complete, name="complete")
 add_command_route(router, "/{entry_id}/cancel", commands.Cancel, name="cancel")
 add_command_route(router, "/{entry_id}/callback", commands.ScheduleCallback, name="callback")
 add_command_route(router, "/{entry_id}/clear-callback", commands.ClearCallback, name="clear_callback")
 
+QueueTypeQuery = Annotated[QUEUE_TYPE | None, Query()]
+AppSpelling = Annotated[
+    QUEUE_TYPE | None,
+    Query(
+        alias="queueType", description="The old app's spelling of queue_type (accepted, deprecated)", deprecated=True
+    ),
+]
 
-@router.get("/getQueue", dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"])
-def get_queue(
+
+def chosen_queue_type(queue_type: str | None, app_spelling: str | None) -> str:
+    if queue_type is None and app_spelling is None:
+        raise InvalidValue("queue_type", "is required")
+    if queue_type is not None and app_spelling is not None and queue_type != app_spelling:
+        raise InvalidValue("queueType", f"names another queue than queue_type ({queue_type})")
+    return str(queue_type or app_spelling)
+
+
+@query(router, "", QueuePage, "list_queue")
+def list_queue(
     model: Reads,
-    queueType: Annotated[str, Query(pattern=QUEUE_TYPE_PATTERN)],  # noqa: N803 (the old app's spelling)
+    queue_type: QueueTypeQuery = None,
+    app_spelling: AppSpelling = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    """Open entries of a queue, highest priority first (compatible with the old app's endpoint)."""
-    return {"queueType": queueType, "entries": model.queue(queueType, limit, offset)}
+    """Open entries of a queue, highest priority first; one page."""
+    return model.queue(chosen_queue_type(queue_type, app_spelling), limit, offset)
+
+
+query(
+    router,
+    "/getQueue",
+    QueuePage,
+    "get_queue",
+    deprecated=True,
+    description="The old app's path for `GET /api/queue` (the same parameters and answer).",
+)(list_queue)

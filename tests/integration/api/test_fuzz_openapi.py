@@ -1,5 +1,7 @@
 """Schemathesis generates requests from the API's own OpenAPI schema and sends them to
-the app (with its lifespan: embedded follower, real MariaDB): none may get a 500."""
+the app (with its lifespan: embedded follower, real MariaDB): none may get a 500, and every
+answer must be one the document promises (its status code, content type, headers and a
+body that validates against the response schema)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,14 @@ import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from domain.lifecycle import Phase
 from infrastructure.api.api_keys import ApiKeys
@@ -19,11 +29,20 @@ from infrastructure.wiring import open_tracker
 from tests.support.lifecycle import bring_to
 from tests.support.mariadb_server import MariaDBServer
 
-EXAMPLES_PER_OPERATION = 80  # 14 operations -> about 1,260 requests
+EXAMPLES_PER_OPERATION = 80  # 15 operations -> about 1,300 requests
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.mark.slow
-def test_no_generated_request_gets_a_500(mariadb_server: MariaDBServer) -> None:
+def test_no_generated_request_gets_a_500_or_an_answer_the_document_does_not_promise(
+    mariadb_server: MariaDBServer,
+) -> None:
     url = mariadb_server.url(mariadb_server.create_database())
     bring_to(url, Phase.CUT_OVER)  # commands and queries are served only while cut over
     key = ApiKeys(open_tracker(Settings(database_url=url)).sql_recorder.engine).create("fuzzer")
@@ -58,10 +77,13 @@ def test_no_generated_request_gets_a_500(mariadb_server: MariaDBServer) -> None:
                     }
                 )
                 statuses[response.status_code] += 1
-                if response.status_code >= 500:
+                try:
+                    case.validate_response(response, checks=CHECKS, headers=request.get("headers"))
+                except (AssertionError, FailureGroup) as failure:  # one failed check, or a group of them
                     failures.append(
                         f"{case.method} {case.formatted_path} {request.get('params')} "
-                        f"{str(request.get('json'))[:200]} -> {response.status_code} {response.text[:200]}"
+                        f"{str(request.get('json'))[:200]} -> {response.status_code} {response.text[:200]}\n"
+                        f"{str(failure)[:600]}"
                     )
 
             send()
@@ -70,3 +92,21 @@ def test_no_generated_request_gets_a_500(mariadb_server: MariaDBServer) -> None:
     assert total >= 1000, statuses
     assert not failures, "\n".join(failures[:10])
     assert statuses[201] + statuses[200] > 0 and statuses[422] > 0, statuses  # it reached both sides
+
+
+def test_the_checks_catch_an_answer_the_document_does_not_promise(client: TestClient) -> None:
+    """The checks above can fail: a score row's operation answered with health facts (wrong
+    body), and /health answered with a 404 (a status it does not document)."""
+    schema = schemathesis.openapi.from_dict(client.get("/openapi.json").json())
+    wrong_body = client.get("/health")
+    with pytest.raises((AssertionError, FailureGroup)) as caught:
+        schema["/api/scores/{user_id}"]["GET"].Case(path_parameters={"user_id": 1}).validate_response(
+            wrong_body, checks=[response_schema_conformance]
+        )
+    assert "violates schema" in repr(
+        caught.value.exceptions if isinstance(caught.value, FailureGroup) else caught.value
+    )
+    with pytest.raises((AssertionError, FailureGroup)) as caught:
+        schema["/health"]["GET"].Case().validate_response(client.get("/nothing"), checks=[status_code_conformance])
+    assert "404" in str(caught.value) or "404" in repr(getattr(caught.value, "exceptions", ""))
+    schema["/health"]["GET"].Case().validate_response(client.get("/health"), checks=CHECKS)

@@ -19,7 +19,8 @@ def test_requests_without_a_known_key_get_401_but_health_needs_none(client: Test
     for headers in ({}, {"X-API-Key": ""}, {"X-API-Key": "ct_nope"}, {"Authorization": "Bearer nope"}):
         response = bare.get("/api/queue/getQueue?queueType=unsigned_users", headers=headers)
         assert response.status_code == 401
-        assert response.json()["field"] == "X-API-Key"
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["field"] == "X-API-Key"
     good = bare.get(
         "/api/queue/getQueue?queueType=unsigned_users",
         headers={"Authorization": f"Bearer {client.headers['X-API-Key']}"},
@@ -45,7 +46,7 @@ def test_a_write_then_a_read_of_your_own_write(client: TestClient) -> None:
     body = created.json()
     queue = client.get("/api/queue/getQueue", params={"queueType": "unsigned_users", "min_position": body["position"]})
     assert queue.status_code == 200
-    [entry] = queue.json()["entries"]
+    [entry] = queue.json()["items"]
     assert entry["id"] == body["ids"]["entry_id"]
     assert entry["queue_reason"] == 'Robert\'); DROP TABLE call_queue;-- ünï\t"q"'
     attempt = client.post(
@@ -53,7 +54,8 @@ def test_a_write_then_a_read_of_your_own_write(client: TestClient) -> None:
         json={"user_id": 77, "agent_id": 4, "outcome": "answered", "called_at": "2026-11-24T10:11:12.345Z"},
     )
     score = client.get("/api/scores/77", params={"min_position": attempt.json()["position"]}).json()
-    assert score["current_score"] == 5 and score["last_call_at"] == "2026-11-24T10:11:12.345"
+    assert score["current_score"] == 5 and score["last_call_at"] == "2026-11-24T10:11:12.345Z"
+    assert score["user_id"] == 77 and attempt.json()["ids"]["user_id"] == 77
 
 
 def test_money_is_exact_both_ways_and_totals_are_exact(client: TestClient) -> None:
@@ -71,11 +73,11 @@ def test_money_is_exact_both_ways_and_totals_are_exact(client: TestClient) -> No
         )
         assert done.status_code == 201, done.text
     listed = client.get("/api/conversions", params={"agent_id": 5, "min_position": done.json()["position"]}).json()
-    assert sorted(c["claim_value"] for c in listed["conversions"]) == ["0.01", "0.02", "99999999.99"]
-    totals = client.get("/api/conversions/totals").json()["agents"]
+    assert sorted(c["claim_value"] for c in listed["items"]) == ["0.01", "0.02", "99999999.99"]
+    totals = client.get("/api/conversions/totals").json()["items"]
     assert totals == [{"agent_id": 5, "conversions": 3, "claim_value": "100000000.02", "estimated_commission": "0.30"}]
     float_money = client.post("/api/conversions", json={"user_id": 9, "conversion_type": "x", "claim_value": 1.1})
-    assert float_money.status_code == 422 and float_money.json()["field"] == "claim_value"
+    assert float_money.status_code == 422 and float_money.json()["errors"][0]["field"] == "claim_value"
 
 
 def test_a_retried_request_with_the_same_idempotency_key_records_once(client: TestClient, database_url: str) -> None:
@@ -117,14 +119,14 @@ def test_bad_input_is_a_4xx_naming_the_field_and_writes_nothing(client: TestClie
     for body, field in cases:
         response = client.post("/api/queue", json=body)
         assert response.status_code == 422, (body, response.text)
-        assert field in response.json()["field"], (body, response.json())
+        assert field == response.json()["errors"][0]["field"], (body, response.json())
     malformed = client.post("/api/queue", content=b'{"user_id": 1,', headers={"Content-Type": "application/json"})
     assert malformed.status_code == 422
     ancient = client.post(
         "/api/call-attempts",
         json={"user_id": 1, "agent_id": 1, "outcome": "x", "called_at": "0999-01-01T00:00:00"},
     )
-    assert ancient.status_code == 422 and ancient.json()["field"] == "called_at"
+    assert ancient.status_code == 422 and ancient.json()["errors"][0]["field"] == "called_at"
     huge = client.post(
         "/api/queue",
         content=json.dumps({"user_id": 1, "queue_type": "unsigned_users", "reason": "x" * (10 * 1024 * 1024)}),
@@ -150,5 +152,5 @@ def test_a_store_failure_at_commit_is_a_503_to_retry_and_records_nothing(
             headers={"X-API-Key": api_key, "Idempotency-Key": "retry-me"},
         )
     assert response.status_code == 503, response.text
-    assert response.json()["error"] == "StoreUnavailable"
+    assert response.json()["type"] == "urn:convtrack:problem:store-unavailable"
     assert event_count(database_url) == before

@@ -133,7 +133,7 @@ def read_own_write(base: str, key: str, user_id: int) -> bool:
     params = {"queueType": "unsigned_users", "min_position": written.json()["position"], "wait_seconds": 10}
     queue = httpx.get(f"{base}/api/queue/getQueue", params=params, headers=headers, timeout=20)
     assert queue.status_code == 200, queue.text
-    return written.json()["ids"]["entry_id"] in {entry["id"] for entry in queue.json()["entries"]}
+    return written.json()["ids"]["entry_id"] in {entry["id"] for entry in queue.json()["items"]}
 
 
 def _listening(pid: int, port: int) -> bool:

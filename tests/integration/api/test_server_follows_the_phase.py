@@ -39,7 +39,9 @@ def test_a_running_server_refuses_before_cutover_serves_after_it_and_refuses_aft
     with app_client(database_url) as client:
         before = event_count(database_url)
         refused = client.post("/api/queue", json=ENQUEUE)
-        assert refused.status_code == 503 and refused.json()["error"] == "WrongPhase", refused.text
+        assert refused.status_code == 503 and refused.json()["type"] == "urn:convtrack:problem:wrong-phase", (
+            refused.text
+        )
         assert "bootstrapped" in refused.json()["detail"] and "cutover" in refused.json()["detail"]
         assert client.get("/api/queue/getQueue", params={"queueType": "unsigned_users"}).status_code == 503
         ready = client.get("/ready")
@@ -56,7 +58,7 @@ def test_a_running_server_refuses_before_cutover_serves_after_it_and_refuses_aft
         assert written.status_code == 201, written.text
         params = {"queueType": "unsigned_users", "min_position": written.json()["position"]}
         queue = client.get("/api/queue/getQueue", params=params)
-        assert queue.status_code == 200 and [e["id"] for e in queue.json()["entries"]] == [
+        assert queue.status_code == 200 and [e["id"] for e in queue.json()["items"]] == [
             written.json()["ids"]["entry_id"]
         ]
 
