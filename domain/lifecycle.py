@@ -78,6 +78,7 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "serve": ALL,  # a running server follows the phase: commands and queries only while cut over
     "api-key": ALL,
     "command": AGENTS,  # the agents' commands: conversion, call, queue, score
+    "history": ALL - {Phase.NOT_BOOTSTRAPPED},  # reads the events, which exist from the bootstrap on
 }
 
 

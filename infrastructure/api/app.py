@@ -18,7 +18,7 @@ from infrastructure.api.deps import COMMAND_THREADS, Services
 from infrastructure.api.errors import install_error_handlers
 from infrastructure.api.limits import BodySizeLimit
 from infrastructure.api.read_model import ReadModel
-from infrastructure.api.routes import calls, conversions, health, queue, scores
+from infrastructure.api.routes import calls, conversions, health, history, queue, scores
 from infrastructure.database import warm_pool
 from infrastructure.projections import tracking
 from infrastructure.projections.following import LiveFollower, PhaseWatch, read_phase
@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     )
     app.add_middleware(BodySizeLimit)
     install_error_handlers(app)
-    for resource in (conversions, calls, queue, scores, health):
+    for resource in (conversions, calls, queue, scores, history, health):
         app.include_router(resource.router)
     return app
 

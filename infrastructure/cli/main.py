@@ -11,6 +11,7 @@ from domain.errors import ConvTrackError
 from infrastructure.cli import (
     copy_commands,
     demo_command,
+    history_command,
     operator_commands,
     projection_commands,
     service_commands,
@@ -39,6 +40,7 @@ operator_commands.register(app)
 service_commands.register(app)
 status_command.register(app)
 copy_commands.register(app)
+history_command.register(app)
 guard_phases(app)  # last: every subcommand checks the lifecycle's phase before it runs
 
 

@@ -48,6 +48,8 @@ OPERATOR_ARGV: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("api-key", "create"): [("api-key", "create", "web")],
     ("api-key", "revoke"): [("api-key", "revoke", "web")],
     ("api-key", "list"): [("api-key", "list")],
+    ("api-key", "rotate"): [("api-key", "rotate", "web", "--grace-seconds", "5")],
+    ("history",): [("history", "--user-id", "10005"), ("history", "--user-id", "10005", "--json")],
 }
 EXAMPLES: dict[Kind, Any] = {Kind.USER_ID: 10005, Kind.INT: 1, Kind.SHORT: "some-id"}
 
