@@ -224,3 +224,22 @@ def test_bad_as_of_unknown_user_and_bad_page_are_4xx_naming_the_field_and_write_
         exit_code, out, err = run_cli(argv, monkeypatch, capsys)
         lines = [line for line in err.splitlines() if line.strip()]
         assert exit_code == code and len(lines) == 1 and not out, (argv, exit_code, out, err)
+
+
+def test_a_request_id_set_by_the_middleware_is_the_events_and_one_is_made_when_absent(live: Live) -> None:
+    app = create_app(Settings(database_url=live.url, poll_interval_seconds=0.02))
+
+    @app.middleware("http")
+    async def request_ids(request: Any, call_next: Any) -> Any:  # what the X-Request-ID middleware does
+        if "X-Request-ID" in request.headers:
+            request.state.request_id = request.headers["X-Request-ID"]
+        return await call_next(request)
+
+    body = {"user_id": live.user_id, "agent_id": 1, "outcome": "busy"}
+    with TestClient(app) as client:
+        client.headers["X-API-Key"] = live.client.headers["X-API-Key"]
+        given = client.post("/api/call-attempts", json=body, headers={"X-Request-ID": "req-0001"}).json()
+        made = client.post("/api/call-attempts", json=body).json()
+    items = {i["position"]: i for i in history(live.client, live.user_id, limit=500)["items"]}
+    assert items[given["position"]]["request_id"] == "req-0001"
+    assert HEX32.match(items[made["position"]]["request_id"])
