@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, Recording, Repository
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, JSONTranscoder
 
 from domain.bootstrap_run import BootstrapRun
@@ -162,7 +162,7 @@ class ConversionTracker(Application):
             f"{command.name}: the same records kept changing under {MAX_ATTEMPTS} attempts; try again"
         )
 
-    def save(self, *objs: Any, metadata: EventMetadata | None = None, **kwargs: Any) -> Any:
+    def save(self, *objs: Any, metadata: EventMetadata | None = None, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save, with every new event stamped with ``metadata`` (by default:
         ``default_actor`` and a fresh request id), so nothing recorded through the service
         layer is anonymous."""

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import Boolean, Column, Connection, Engine, MetaData, String, Table, inspect, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from domain.errors import AlreadyExists, InvalidValue, NotFound
 from domain.values import check_varchar, utc_now
@@ -81,14 +82,18 @@ class ApiKeys:
         key, key_digest = new_key()
         fresh = {"key_digest": key_digest, "created_at": utc_now(), "revoked": False}
         unrotated = {"previous_digest": None, "previous_valid_until": None}
-        with write_transaction(self.engine) as conn:
-            found = conn.execute(select(api_keys.c.revoked).where(api_keys.c.name == name)).first()
-            if found is None:
-                conn.execute(api_keys.insert().values(name=name, **fresh, **unrotated))
-            elif found.revoked:
-                conn.execute(update(api_keys).where(api_keys.c.name == name).values(**fresh, **unrotated))
-            else:
-                raise AlreadyExists(f"an API key named {name!r} is active; rotate it or revoke it first")
+        active = AlreadyExists(f"an API key named {name!r} is active; rotate it or revoke it first")
+        try:
+            with write_transaction(self.engine) as conn:
+                found = conn.execute(select(api_keys.c.revoked).where(api_keys.c.name == name)).first()
+                if found is None:
+                    conn.execute(api_keys.insert().values(name=name, **fresh, **unrotated))
+                elif found.revoked:
+                    conn.execute(update(api_keys).where(api_keys.c.name == name).values(**fresh, **unrotated))
+                else:
+                    raise active
+        except IntegrityError:  # created at the same moment by another process
+            raise active from None
         return key
 
     def rotate(self, name: str, grace_seconds: int = 0) -> tuple[str, datetime | None]:
