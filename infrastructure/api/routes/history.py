@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from domain.commands import Kind
 from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, services
@@ -15,7 +16,38 @@ from infrastructure.history import history_page, user_history
 router = APIRouter(prefix="/api/users")
 
 
-@router.get("/{user_id}/history", dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"])
+class RowChangeOut(BaseModel):
+    kind: Literal["insert", "update", "delete", "none"]
+    values: dict[str, Any] = Field(description="The columns the event sets (insert: the whole row)")
+
+
+class HistoryItem(BaseModel):
+    position: int = Field(description="The event's position in the store: the order recorded")
+    at: str = Field(
+        description="When it was recorded: RFC 3339 UTC with milliseconds", examples=["2026-12-01T09:30:00.250Z"]
+    )
+    aggregate: str = Field(examples=["UserCallScore"])
+    event: str = Field(examples=["CallAttemptRecorded"])
+    row_id: str
+    actor: str | None = Field(description="API key name, operator user@host, or bootstrap:<operator>")
+    request_id: str | None
+    idempotency_key: str | None
+    change: RowChangeOut
+    data: dict[str, Any] = Field(description="The event's own fields (a seed's `row` is the legacy row as read)")
+
+
+class HistoryPage(BaseModel):
+    user_id: int
+    items: list[HistoryItem]
+    limit: int
+    offset: int
+    next_offset: int | None
+    has_more: bool
+
+
+@router.get(
+    "/{user_id}/history", response_model=HistoryPage, dependencies=AUTHENTICATED, responses=ERRORS, tags=["queries"]
+)
 def get_user_history(
     request: Request,
     user_id: PATH_TYPES[Kind.USER_ID],  # type: ignore[valid-type]
