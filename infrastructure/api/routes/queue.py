@@ -7,14 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from domain import commands
-from domain.errors import InvalidValue
-from domain.values import BIGINT_MAX, BIGINT_MIN, check_datetime, utc_now
+from domain.values import BIGINT_MAX, BIGINT_MIN
+from infrastructure.api.as_of import queue_entries_as_of
 from infrastructure.api.command_routes import add_command_route
-from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads, services
+from infrastructure.api.deps import AUTHENTICATED, Limit, Offset, Reads
 from infrastructure.api.errors import ERRORS
-from infrastructure.api.read_model import plain
 from infrastructure.api.schemas import MOMENT, QUEUE_TYPE_PATTERN
-from infrastructure.history import entries_as_of
 
 router = APIRouter(prefix="/api/queue")
 add_command_route(router, "", commands.Enqueue, name="enqueue")
@@ -38,10 +36,6 @@ def get_queue(
     """Open entries of a queue, highest priority first (compatible with the old app's endpoint).
     With ``user_id``: that user's open entries of the queue, computed from the events, as they
     stand now or, with ``as_of``, as they stood then."""
-    if as_of is not None or user_id is not None:
-        if user_id is None:
-            raise InvalidValue("user_id", "as_of needs user_id: a past queue is computed from one user's events")
-        moment = utc_now() if as_of is None else check_datetime("as_of", as_of)
-        rows = entries_as_of(services(request).tracker, user_id, moment, queueType)
-        return {"queueType": queueType, "entries": [plain(row) for row in rows[offset : offset + limit]]}
+    if (entries := queue_entries_as_of(request, queueType, user_id, as_of, limit, offset)) is not None:
+        return {"queueType": queueType, "entries": entries}
     return {"queueType": queueType, "entries": model.queue(queueType, limit, offset)}
