@@ -19,13 +19,14 @@ from eventsourcing.utils import get_topic
 
 from domain.conversion import Conversion
 from domain.errors import OperationRefused
+from domain.event_metadata import META_KEY
 from infrastructure.application import ConversionTracker
 from infrastructure.json_values import json_value
 
 BATCH = 1000
 CONVERSIONS_FILE = "conversions.jsonl"
 EVENTS_FILE = "events-since-cutover.jsonl"
-ENVELOPE = ("originator_id", "originator_version", "timestamp")
+ENVELOPE = ("originator_id", "originator_version", "timestamp", META_KEY)
 
 
 def default_path(reports_dir: Path, *, all_events: bool) -> Path:
@@ -87,4 +88,5 @@ def _event_record(notification: Notification, event: Any) -> dict[str, Any]:
         "originator_version": event.originator_version,
         "recorded_at": event.timestamp,
         "fields": fields,
+        "meta": vars(event).get(META_KEY),  # who recorded it, for which request (docs/events.md)
     }
