@@ -11,42 +11,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
-from uuid import UUID
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from domain.conversion import Conversion
 from domain.errors import OperationRefused
+from domain.event_metadata import META_KEY
 from infrastructure.application import ConversionTracker
+from infrastructure.json_values import json_value
 
 BATCH = 1000
 CONVERSIONS_FILE = "conversions.jsonl"
 EVENTS_FILE = "events-since-cutover.jsonl"
-ENVELOPE = ("originator_id", "originator_version", "timestamp")
-
-
-def utc_milliseconds(moment: datetime) -> str:
-    """``2025-05-06T07:08:09.123Z`` (a naive datetime is taken as UTC)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
-
-
-def json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return utc_milliseconds(value)
-    if isinstance(value, Decimal | UUID):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
+ENVELOPE = ("originator_id", "originator_version", "timestamp", META_KEY)
 
 
 def default_path(reports_dir: Path, *, all_events: bool) -> Path:
@@ -108,4 +88,5 @@ def _event_record(notification: Notification, event: Any) -> dict[str, Any]:
         "originator_version": event.originator_version,
         "recorded_at": event.timestamp,
         "fields": fields,
+        "meta": vars(event).get(META_KEY),  # who recorded it, for which request (docs/events.md)
     }

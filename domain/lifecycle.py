@@ -80,6 +80,7 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "api-key": ALL,
     "config": ALL,  # reads no database
     "command": AGENTS,  # the agents' commands: conversion, call, queue, score
+    "history": ALL - {Phase.NOT_BOOTSTRAPPED},  # reads the events, which exist from the bootstrap on
 }
 
 

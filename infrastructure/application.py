@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, Repository
+from eventsourcing.application import AggregateNotFoundError, Application, Recording, Repository
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, JSONTranscoder
 
 from domain.bootstrap_run import BootstrapRun
@@ -31,6 +31,7 @@ from domain.errors import (
     UnknownQueueEntry,
     UnknownUser,
 )
+from domain.event_metadata import EventMetadata, stamp
 from domain.identity import conversion_id, new_row_id, queue_entry_id, score_id
 from domain.legacy_schema import LegacySchema
 from domain.user_call_score import UserCallScore
@@ -38,6 +39,7 @@ from domain.values import ScoringRule, check_int, check_user_id, check_varchar
 from infrastructure.command_handlers import handler_for
 from infrastructure.event_store.recorder import IdempotencyRecord, SqlEventRecorder
 from infrastructure.event_store.transcodings import register_extra_transcodings
+from infrastructure.provenance import new_request_id, operator_actor
 
 TRANSCODER_TOPIC = "infrastructure.event_store.orjson_transcoder:OrjsonReadingTranscoder"
 
@@ -79,8 +81,12 @@ class ConversionTracker(Application):
         agents: AgentChecker | None = None,
         scoring_rule: ScoringRule | None = None,
         env: dict[str, str] | None = None,
+        actor: str | None = None,
     ) -> None:
+        """``actor``: who records events when a call names nobody (default: this process's
+        operator, ``user@host``)."""
         self._given_recorder = recorder
+        self.default_actor = actor or operator_actor()
         super().__init__(
             env={"PERSISTENCE_MODULE": "eventsourcing.popo", "TRANSCODER_TOPIC": TRANSCODER_TOPIC, **(env or {})}
         )
@@ -108,16 +114,26 @@ class ConversionTracker(Application):
 
     # ================================================================ commands
 
-    def execute(self, command: Command, *, idempotency_key: str | None = None) -> CommandResult:
+    def execute(
+        self,
+        command: Command,
+        *,
+        idempotency_key: str | None = None,
+        actor: str | None = None,
+        request_id: str | None = None,
+    ) -> CommandResult:
         """Run a command: decide on fresh state, save atomically, retry a lost race.
 
         With an idempotency key the first result is stored with the command's events; a
-        repeat returns it and records nothing (the same key for another request: 409)."""
+        repeat returns it and records nothing (the same key for another request: 409).
+        Every event carries ``actor`` (default: ``default_actor``), ``request_id`` (default:
+        a fresh one) and the key (``domain/event_metadata.py``)."""
         key = idempotency_key
         fingerprint = command.fingerprint()
         if key is not None:
             check_varchar("idempotency_key", key)
         handle = handler_for(command)
+        metadata = EventMetadata(actor or self.default_actor, request_id or new_request_id(), key)
         for attempt in range(MAX_ATTEMPTS):
             # one pooled connection for this attempt's reads, returned before the save;
             # each attempt reads afresh (on SQLite a read transaction is a snapshot).
@@ -133,7 +149,7 @@ class ConversionTracker(Application):
                     raise
             record = IdempotencyRecord(key, command.name, fingerprint, ids) if key is not None else None
             try:
-                recordings = self.save(*aggregates, idempotency=record)
+                recordings = self.save(*aggregates, metadata=metadata, idempotency=record)
             except IntegrityError:
                 if key is not None and (first := self._replay(key, command.name, fingerprint)):
                     return first
@@ -145,6 +161,15 @@ class ConversionTracker(Application):
         raise ConcurrencyConflict(
             f"{command.name}: the same records kept changing under {MAX_ATTEMPTS} attempts; try again"
         )
+
+    def save(self, *objs: Any, metadata: EventMetadata | None = None, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's save, with every new event stamped with ``metadata`` (by default:
+        ``default_actor`` and a fresh request id), so nothing recorded through the service
+        layer is anonymous."""
+        metadata = metadata or EventMetadata(self.default_actor, new_request_id())
+        events = (e for obj in objs if obj is not None for e in getattr(obj, "pending_events", [obj]))
+        stamp(events, metadata)
+        return super().save(*objs, **kwargs)
 
     # ================================================================ queries
 

@@ -24,7 +24,7 @@ from infrastructure.api.limits import BodySizeLimit
 from infrastructure.api.openapi import document
 from infrastructure.api.read_model import ReadModel
 from infrastructure.api.request_id import RequestId
-from infrastructure.api.routes import calls, conversions, health, queue, scores
+from infrastructure.api.routes import calls, conversions, health, history, queue, scores
 from infrastructure.database import warm_pool
 from infrastructure.observability.http import install_observability
 from infrastructure.observability.logs import configure_logging
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     build = app.build_middleware_stack  # RequestId outside even Starlette's 500 handler: every response has the id
     app.build_middleware_stack = lambda: RequestId(build())  # type: ignore[method-assign]
     install_error_handlers(app)
-    for resource in (conversions, calls, queue, scores, health):
+    for resource in (conversions, calls, queue, scores, history, health):
         app.include_router(resource.router)
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
     return app

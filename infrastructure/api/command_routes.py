@@ -24,8 +24,10 @@ async def run_command(request: Request, command: Command, idempotency_key: str |
     body; a JSONResponse skips validating what the service layer built.)"""
     current = deps.services(request)
     require("command", current.phase)  # the cached phase: no round trip
+    actor, request_id = deps.caller_name(request), deps.request_id(request)
     result = await asyncio.get_running_loop().run_in_executor(
-        current.commands, lambda: current.tracker.execute(command, idempotency_key=idempotency_key)
+        current.commands,
+        lambda: current.tracker.execute(command, idempotency_key=idempotency_key, actor=actor, request_id=request_id),
     )
     body = {"command": result.command, "ids": typed_ids(result.ids), "position": result.position}
     body["replayed"] = result.replayed

@@ -22,6 +22,7 @@ from infrastructure.api.problems import documented
 from infrastructure.api.read_model import ReadModel
 from infrastructure.application import ConversionTracker
 from infrastructure.projections.following import LiveFollower, PhaseWatch
+from infrastructure.provenance import new_request_id
 
 COMMAND_THREADS = 40
 
@@ -84,6 +85,20 @@ async def caller(
 
 
 AUTHENTICATED = [Depends(caller)]
+
+
+def caller_name(request: Request) -> str | None:
+    """The calling service's key name, as ``caller`` checked it (the actor of its events)."""
+    return getattr(request.state, "caller", None)
+
+
+def request_id(request: Request) -> str:
+    """The request's id (``X-Request-ID``, set by the middleware), or one made now and kept
+    on the request, so every event of one request shares it."""
+    found = getattr(request.state, "request_id", None)
+    if not found:
+        found = request.state.request_id = new_request_id()
+    return str(found)
 
 
 def read_model(request: Request, min_position: MinPosition = None, wait_seconds: WaitSeconds = 5.0) -> ReadModel:

@@ -6,7 +6,7 @@ so their models allow additional members."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
@@ -171,3 +171,31 @@ def typed_ids(ids: dict[str, Any]) -> dict[str, Any]:
     if isinstance(typed.get("completed_entries"), str):
         typed["completed_entries"] = [e for e in typed["completed_entries"].split(",") if e]
     return typed
+
+
+class RowChange(BaseModel):
+    """What an event wrote to its row of the projected tables."""
+
+    kind: Literal["insert", "update", "delete", "none"]
+    values: dict[str, Any] = Field(description="The columns the event sets (insert: the whole row)")
+
+
+class HistoryItem(BaseModel):
+    """One event that touched the user, with who recorded it and for which request."""
+
+    position: int = Field(description="The event's position in the store: the order recorded")
+    at: Timestamp = Field(description="When it was recorded")
+    aggregate: str = Field(examples=["UserCallScore"])
+    event: str = Field(examples=["CallAttemptRecorded"])
+    row_id: str
+    actor: str | None = Field(description="API key name, operator user@host, or bootstrap:<operator>")
+    request_id: str | None
+    idempotency_key: str | None
+    change: RowChange
+    data: dict[str, Any] = Field(description="The event's own fields (a seed's `row` is the legacy row as read)")
+
+
+class HistoryPage(Page[HistoryItem]):
+    """A page of a user's history, oldest first."""
+
+    user_id: BigInt

@@ -23,6 +23,7 @@ from infrastructure.cli import (
     copy_commands,
     db_commands,
     demo_command,
+    history_command,
     operator_commands,
     projection_commands,
     service_commands,
@@ -101,6 +102,7 @@ operator_commands.register(app)
 service_commands.register(app)
 status_command.register(app)
 copy_commands.register(app)
+history_command.register(app)
 config_command.register(app)
 db_commands.register(app)
 guard_phases(app)  # every subcommand checks the lifecycle's phase before it runs

@@ -15,6 +15,7 @@ from domain import commands
 from infrastructure.api.api_keys import ApiKeys
 from infrastructure.cli.command_options import add_command
 from infrastructure.cli.log_options import LOG_FORMAT, LOG_LEVEL, logging_settings
+from infrastructure.json_values import utc_milliseconds
 from infrastructure.observability.logs import LogFormat, LogLevel, log_startup, without_password
 from infrastructure.observability.metrics import MULTIPROC_DIR, multiprocess_metrics
 from infrastructure.settings import Settings
@@ -53,9 +54,22 @@ def register(app: typer.Typer) -> None:
 
 @api_key.command("create")
 def api_key_create(name: str = typer.Argument(..., help="The calling service, e.g. web-app")) -> None:
-    """Create a key for a calling service; it is shown once, only its digest is stored."""
+    """Create a key for a calling service (or again for a revoked name); it is shown once,
+    only its digest is stored."""
     key = ApiKeys(open_recorder(Settings()).engine).create(name)
     typer.echo(key)
+
+
+@api_key.command("rotate")
+def api_key_rotate(
+    name: str = typer.Argument(...),
+    grace_seconds: int = typer.Option(0, "--grace-seconds", help="How long the old key keeps working (0: not at all)"),
+) -> None:
+    """Issue a new key for a service; the old one is revoked after the grace period. The new
+    key is printed alone on stdout (shown once)."""
+    key, until = ApiKeys(open_recorder(Settings()).engine).rotate(name, grace_seconds)
+    typer.echo(key)
+    typer.echo(f"old key of {name} {'works until ' + utc_milliseconds(until) if until else 'revoked'}", err=True)
 
 
 @api_key.command("revoke")
@@ -68,8 +82,9 @@ def api_key_revoke(name: str = typer.Argument(...)) -> None:
 @api_key.command("list")
 def api_key_list() -> None:
     """List key names (never the keys)."""
-    for name, revoked in ApiKeys(open_recorder(Settings()).engine).names():
-        typer.echo(f"{name}{' (revoked)' if revoked else ''}")
+    for name, revoked, until in ApiKeys(open_recorder(Settings()).engine).states():
+        rotating = f" (old key works until {utc_milliseconds(until)})" if until else ""
+        typer.echo(f"{name}{' (revoked)' if revoked else rotating}")
 
 
 def serve(

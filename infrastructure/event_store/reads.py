@@ -7,6 +7,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
@@ -93,6 +94,20 @@ class RecorderReads:
             rows = conn.execute(query).all()
         return [StoredEvent(oid, version, topic, bytes(state)) for version, topic, state in rows]
 
+    def events_of(self, originator_ids: Sequence[UUID]) -> list[Notification]:
+        """Every event of these aggregates with its position, in position order (one
+        statement on the aggregate index: a user's history, an aggregate as of a moment)."""
+        if not originator_ids:
+            return []
+        t = self.events
+        query = (
+            select(t.c.id, t.c.originator_id, t.c.originator_version, t.c.topic, t.c.state)
+            .where(t.c.originator_id.in_([i.bytes for i in originator_ids]))
+            .order_by(t.c.id)
+        )
+        with self._reader() as conn:
+            return [_notification(row) for row in conn.execute(query)]
+
     def select_notifications(
         self,
         start: int | None,
@@ -113,16 +128,7 @@ class RecorderReads:
         query = query.order_by(t.c.id).limit(limit)
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return [
-            Notification(
-                id=row[0],
-                originator_id=UUID(bytes=bytes(row[1])),
-                originator_version=row[2],
-                topic=row[3],
-                state=bytes(row[4]),
-            )
-            for row in rows
-        ]
+        return [_notification(row) for row in rows]
 
     def max_notification_id(self) -> int | None:
         with self.engine.connect() as conn:
@@ -132,3 +138,13 @@ class RecorderReads:
     def count_events(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(self.events)).scalar() or 0)
+
+
+def _notification(row: Sequence[Any]) -> Notification:
+    return Notification(
+        id=row[0],
+        originator_id=UUID(bytes=bytes(row[1])),
+        originator_version=row[2],
+        topic=row[3],
+        state=bytes(row[4]),
+    )

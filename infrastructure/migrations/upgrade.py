@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 VERSION_TABLE = "convtrack_schema_version"  # not alembic_version: the app's database may have its own
-HEAD = "0001_baseline"  # the newest revision in versions/ (tests/integration/test_schema_upgrades.py checks it)
+HEAD = "0002_api_key_rotation"  # the newest revision in versions/ (tests/integration/test_schema_upgrades.py checks it)
 SCRIPTS = Path(__file__).resolve().parent
 UPGRADE_HINT = "run `convtrack db upgrade`"
 

@@ -52,6 +52,8 @@ OPERATOR_ARGV: dict[tuple[str, ...], list[tuple[str, ...]]] = {
     ("db", "current"): [("db", "current")],
     ("db", "history"): [("db", "history")],
     ("config",): [("config",)],
+    ("api-key", "rotate"): [("api-key", "rotate", "web", "--grace-seconds", "5")],
+    ("history",): [("history", "--user-id", "10005"), ("history", "--user-id", "10005", "--json")],
 }
 EXAMPLES: dict[Kind, Any] = {Kind.USER_ID: 10005, Kind.INT: 1, Kind.SHORT: "some-id"}
 

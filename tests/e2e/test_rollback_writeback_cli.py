@@ -49,4 +49,5 @@ def test_a_rollback_killed_after_a_write_back_batch_is_finished_by_a_rerun_and_e
     } <= kinds
     scheduled = [e for e in events if e["event"] == "CallbackScheduled"]
     assert scheduled[0]["fields"]["scheduled_for"] == "2026-12-01T09:30:00.250Z"
+    assert all(e["meta"]["actor"] and "meta" not in e["fields"] for e in events), "who recorded each event"
     assert [e["position"] for e in events] == sorted(e["position"] for e in events)

@@ -12,7 +12,9 @@ from infrastructure.cli.main import main
 def run_cli(
     argv: list[str] | tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str, str]:
-    """``convtrack argv`` in this process: (exit code, stdout, stderr)."""
+    """``convtrack argv`` in this process: (exit code, stdout, stderr) of this run only (what
+    the test printed or logged before, e.g. an in-process server's access lines, is dropped)."""
+    capsys.readouterr()
     monkeypatch.setattr(sys, "argv", ["convtrack", *argv])
     code = 0
     try:

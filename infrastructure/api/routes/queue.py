@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from domain import commands
 from domain.errors import InvalidValue
+from domain.values import BIGINT_MAX, BIGINT_MIN
+from infrastructure.api.as_of import queue_entries_as_of
 from infrastructure.api.command_routes import add_command_route
 from infrastructure.api.deps import Limit, Offset, Reads, query
 from infrastructure.api.responses import QueuePage
-from infrastructure.api.schemas import QUEUE_TYPE
+from infrastructure.api.schemas import MOMENT, QUEUE_TYPE
 
 router = APIRouter(prefix="/api/queue")
 add_command_route(router, "", commands.Enqueue, name="enqueue", finds=False)
@@ -40,14 +42,22 @@ def chosen_queue_type(queue_type: str | None, app_spelling: str | None) -> str:
 
 @query(router, "", QueuePage, "list_queue")
 def list_queue(
+    request: Request,
     model: Reads,
     queue_type: QueueTypeQuery = None,
     app_spelling: AppSpelling = None,
     limit: Limit = 100,
     offset: Offset = 0,
+    user_id: Annotated[int | None, Query(ge=BIGINT_MIN, le=BIGINT_MAX)] = None,
+    as_of: Annotated[MOMENT | None, Query()] = None,
 ) -> dict[str, Any]:
-    """Open entries of a queue, highest priority first; one page."""
-    return model.queue(chosen_queue_type(queue_type, app_spelling), limit, offset)
+    """Open entries of a queue, highest priority first; one page. With ``user_id``: that
+    user's open entries of the queue, computed from the events, as they stand now or, with
+    ``as_of``, as they stood then."""
+    chosen = chosen_queue_type(queue_type, app_spelling)
+    if (entries := queue_entries_as_of(request, chosen, user_id, as_of, limit, offset)) is not None:
+        return {"queue_type": chosen, **entries}
+    return model.queue(chosen, limit, offset)
 
 
 query(
