@@ -3,6 +3,7 @@ allows. The phase is derived from the ``BootstrapRun`` aggregate's events, so it
 persisted with everything else and survives any crash.
 
     not_bootstrapped → bootstrapping → bootstrapped → cut_over → rolled_back
+                          ↑___________________________________________|  (bootstrap again)
 
 Every command checks the phase before it creates or writes anything (``require``); a
 refusal names the phase and the next step.
@@ -37,7 +38,10 @@ NEXT_STEP: dict[Phase, str] = {
     Phase.BOOTSTRAPPING: "run `convtrack bootstrap` again: it resumes where it stopped",
     Phase.BOOTSTRAPPED: "run `convtrack verify`, then `convtrack cutover`",
     Phase.CUT_OVER: "the tracker's tables are live: agents' services record through it (`convtrack serve`)",
-    Phase.ROLLED_BACK: "the legacy tables are live again: `convtrack export` what was recorded since the cutover",
+    Phase.ROLLED_BACK: (
+        "the legacy tables are live again; `convtrack export` what was recorded since the cutover, "
+        "or run `convtrack bootstrap` to take up the legacy app's writes for another cutover"
+    ),
 }
 
 
@@ -63,7 +67,7 @@ AGENTS = frozenset({Phase.CUT_OVER})
 ALLOWED: dict[str, frozenset[Phase]] = {
     "status": ALL,
     "assess": ALL,
-    "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING}),
+    "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING, Phase.ROLLED_BACK}),  # again after one
     "verify": frozenset({Phase.BOOTSTRAPPED}),
     "verify-live": frozenset({Phase.CUT_OVER}),  # `verify --live`: the live tables against the events
     "cutover": frozenset({Phase.BOOTSTRAPPED}),
