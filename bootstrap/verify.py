@@ -168,10 +168,12 @@ def _reconcile_later_cycle(
         left = 0
         for found in legacy_diff.differences(source, legacy, ours, staged, batch_size=batch_size):
             left += 1
-            for column in found.columns or ("<row>",):
-                legacy_value = found.legacy.get(column) if found.legacy and found.columns else found.legacy is not None
-                mine = found.tracker.get(column) if found.tracker and found.columns else found.tracker is not None
-                report.mismatch(found.table, found.row_id, column, legacy_value, mine)
+            if not found.columns:  # a whole row on one side only
+                sides = ("present", "missing") if found.kind == "added" else ("missing", "present")
+                report.mismatch(found.table, found.row_id, "<row>", *sides)
+            for column in found.columns:
+                assert found.legacy is not None and found.tracker is not None
+                report.mismatch(found.table, found.row_id, column, found.legacy[column], found.tracker.get(column))
         report.check(
             "every legacy row equals the legacy shape of its staging row, and each has one",
             left == 0,
