@@ -100,7 +100,7 @@ def plan_bootstrap(
     tracker, read-only will do) lets a bootstrap after a rollback preview its counts."""
     _refuse_if_completed(run)
     source.require_tables()
-    if run is not None and (run.rolled_back or run.resyncing):
+    if run is not None and (run.may_resync or run.resyncing):
         return _plan_resync(tracker_url, source, run, events)
     preflight.refuse_if_blocked(source, preflight.target_of(tracker_url, source))
     engine = make_engine(tracker_url, read_only=True)  # nothing connects: the URL decides
@@ -115,6 +115,7 @@ def _plan_resync(
     tracker_url: str, source: LegacySource, run: BootstrapRun, events: ConversionTracker | None
 ) -> BootstrapPlan:
     refuse_unless_resyncable(run, tracker_url, source)
+    preflight.refuse_if_blocked(source, preflight.target_of(tracker_url, source))  # rows the legacy app added too
     counts = preview(events, source, run) if events is not None else None
     note = "" if counts is not None else "no preview of the counts: the tables the last rollback retired were dropped"
     choice = SeederChoice(PYTHON, RESYNC_PATH)
@@ -139,7 +140,7 @@ def _would_write(source: LegacySource) -> dict[str, int]:
 
 
 def _refuse_if_completed(run: BootstrapRun | None) -> None:
-    if run is not None and run.completed and not run.rolled_back:
+    if run is not None and run.completed and not run.may_resync:
         raise OperationRefused(
             "the bootstrap already completed (it runs once); nothing was changed. "
             "Next: `convtrack verify`, then `convtrack cutover`"

@@ -96,7 +96,7 @@ def preview(tracker: ConversionTracker, source: LegacySource, run: BootstrapRun)
     records while rolled back, so that is every event). None when neither is there (the
     tables were dropped; the real run still works)."""
     engine = tracker.sql_recorder.engine
-    names, projection = (TableNames.staging(engine), STAGING) if run.resyncing else (_retired(engine, run), LIVE)
+    names, projection = (_retired(engine, run), LIVE) if run.rolled_back else (TableNames.staging(engine), STAGING)
     if names is None or not all(table_exists(engine, names, t) for t in MIGRATED_TABLES):
         return None
     tables = kept_tables(engine, names)

@@ -107,18 +107,21 @@ class BootstrapRun(Aggregate):
             aggregate.resync_time = self.resync_time
             aggregate.legacy_checksums = dict(self.legacy_checksums)
             aggregate.legacy_counts = dict(self.legacy_counts)
-            aggregate.history.append({"bootstrap": aggregate.cycle})
 
     @property
     def rolled_back(self) -> bool:
-        """A rollback finished and nothing began since (a bootstrap may resync)."""
-        return (
-            self.completed
-            and not self.cut_over
-            and self.rollback_pending is None
-            and bool(self.history)
-            and "rollback" in self.history[-1]
-        )
+        """A rollback finished and no bootstrap began since (one may take up the legacy
+        app's writes): each cycle after the first begins after one more rollback."""
+        rollbacks = sum(1 for entry in self.history if "rollback" in entry)
+        return self.completed and not self.cut_over and self.rollback_pending is None and rollbacks >= self.cycle
+
+    @property
+    def may_resync(self) -> bool:
+        """Whether a bootstrap may take up the legacy app's writes: after a finished
+        rollback, or again in a later cycle before its cutover (the legacy app wrote after
+        that cycle's bootstrap)."""
+        later_cycle = self.completed and not self.cut_over and self.cycle > 1 and self.cutover_pending is None
+        return self.rolled_back or later_cycle
 
     @property
     def resyncing(self) -> bool:
@@ -145,7 +148,7 @@ class BootstrapRun(Aggregate):
     def start_resync(
         self, *, resync_time: datetime, legacy_checksums: dict[str, str], legacy_counts: dict[str, int]
     ) -> None:
-        if not self.rolled_back:
+        if not self.may_resync:
             raise OperationRefused("a bootstrap after the first runs only after a finished rollback")
         self.trigger_event(
             self.ResyncStarted,

@@ -99,7 +99,7 @@ def bootstrap_command(
     settings = Settings()
     source = LegacySource(settings.effective_legacy_url)
     run = read_lifecycle(settings).run
-    again = run is not None and (run.rolled_back or run.resyncing)  # after a rollback: preview from the events
+    again = run is not None and (run.may_resync or run.resyncing)  # after a rollback: preview from the events
     events = open_tracker_read_only(settings) if again else None
     plan = plan_bootstrap(settings.database_url, source, run, events=events)  # refusals: nothing written
     if dry_run:

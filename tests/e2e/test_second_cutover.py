@@ -27,7 +27,7 @@ from infrastructure.projections.tables import TableNames
 from infrastructure.settings import Settings
 from infrastructure.wiring import open_tracker
 from tests.e2e.test_cutover_killed import phase
-from tests.support.agents_day import Day, prepare, touched_since_cutover, typed_rows, work
+from tests.support.agents_day import Day, legacy_ddl, prepare, touched_since_cutover, typed_rows, work
 from tests.support.db_state import event_count
 from tests.support.processes import run_convtrack
 
@@ -186,6 +186,9 @@ def test_a_second_cutover_carries_the_legacy_apps_writes_and_the_agents_work_and
     assert again.returncode == 0, again.stderr
     restored = typed_rows(database_url)
     assert restored["call_queue"]["legacy-app-entry"]["status"] == "completed"
+    engine = make_engine(database_url)
+    assert legacy_ddl(engine) == day.ddl, "the legacy constraints and indexes exactly as they were"
+    engine.dispose()
     for table in MIGRATED_TABLES:
         assert {i: r for i, r in restored[table].items() if i not in touched[table]} == {
             i: r for i, r in legacy[table].items() if i not in touched[table]

@@ -1,6 +1,7 @@
 """In a cycle after a rollback, verify compares every legacy row with the legacy shape of
 its staging row: nothing left after the bootstrap took the legacy app's writes up, and a
-write the legacy app makes after that bootstrap is listed by table, id and column."""
+write the legacy app makes after that bootstrap is listed by table, id and column, and
+taken up by running the bootstrap again."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def test_verify_after_a_rollback_passes_once_taken_up_and_lists_a_later_legacy_w
         assert [(m["table"], m["id"], m["column"]) for m in found.mismatches] == [
             ("user_call_scores", row_id, "current_score")
         ]
+        again = Bootstrapper(tracker, source).run()  # in the same cycle, before its cutover: takes it up too
+        assert again.counts["user_call_scores rows changed in the legacy app"] == 1
+        assert verify(tracker, source).ok
     finally:
         source.close()
         tracker.sql_recorder.close()
