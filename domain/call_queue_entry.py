@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import EntryClosed, InvalidTransition, InvalidValue
 from domain.identity import queue_entry_id
+from domain.legacy_app_writes import attach, record
 from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     EntryStatus,
@@ -328,13 +329,9 @@ class DeletedInLegacyApp(RowUpdateEvent):
 
 
 LEGACY_APP_EVENTS = (ChangedInLegacyApp, AddedInLegacyApp, DeletedInLegacyApp)
-for _event in LEGACY_APP_EVENTS:
-    _event.__qualname__ = f"{CallQueueEntry.__name__}.{_event.__name__}"
-    setattr(CallQueueEntry, _event.__name__, _event)
+attach(CallQueueEntry, LEGACY_APP_EVENTS)
 
 
 def record_legacy_app_write(entry: CallQueueEntry, event: type[RowUpdateEvent], **fields: Any) -> None:
     """Record on ``entry`` one of ``LEGACY_APP_EVENTS`` (what the next bootstrap found)."""
-    if event not in LEGACY_APP_EVENTS:
-        raise ValueError(f"{event.__qualname__} is not a legacy-app event of {CallQueueEntry.__name__}")
-    entry.trigger_event(event, row_id=entry.row_id, **fields)
+    record(entry, LEGACY_APP_EVENTS, event, **fields)

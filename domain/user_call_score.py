@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from domain.call_queue_entry import converted_queue_type
 from domain.errors import AlreadyConverted, InvalidValue, UserInactive
 from domain.identity import score_id
+from domain.legacy_app_writes import attach, record
 from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     INT_MAX,
@@ -445,13 +446,9 @@ class QueueEntryAddedInLegacyApp(RowUpdateEvent):
 
 
 LEGACY_APP_EVENTS = (ChangedInLegacyApp, AddedInLegacyApp, DeletedInLegacyApp, QueueEntryAddedInLegacyApp)
-for _event in LEGACY_APP_EVENTS:
-    _event.__qualname__ = f"{UserCallScore.__name__}.{_event.__name__}"
-    setattr(UserCallScore, _event.__name__, _event)
+attach(UserCallScore, LEGACY_APP_EVENTS)
 
 
 def record_legacy_app_write(score: UserCallScore, event: type[RowUpdateEvent], **fields: Any) -> None:
     """Record on ``score`` one of ``LEGACY_APP_EVENTS`` (what the next bootstrap found)."""
-    if event not in LEGACY_APP_EVENTS:
-        raise ValueError(f"{event.__qualname__} is not a legacy-app event of {UserCallScore.__name__}")
-    score.trigger_event(event, row_id=fields.pop("row_id", None) or score.row_id, **fields)
+    record(score, LEGACY_APP_EVENTS, event, **fields)
