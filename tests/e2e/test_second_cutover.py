@@ -179,6 +179,8 @@ def test_a_second_cutover_carries_the_legacy_apps_writes_and_the_agents_work_and
         "QueueEntryAddedInLegacyApp"
     )
 
+    live_check = run_convtrack(database_url, "verify", "--live")
+    assert live_check.returncode == 0, live_check.stdout + live_check.stderr
     completed = run_convtrack(database_url, "queue", "complete", "legacy-app-entry", "--reason", "done")
     assert completed.returncode == 0, completed.stderr
     touched = touched_since_cutover(database_url)

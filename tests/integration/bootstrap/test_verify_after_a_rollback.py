@@ -1,16 +1,19 @@
 """In a cycle after a rollback, verify compares every legacy row with the legacy shape of
 its staging row: nothing left after the bootstrap took the legacy app's writes up, and a
-write the legacy app makes after that bootstrap is listed by table, id and column, and
-taken up by running the bootstrap again."""
+write the legacy app makes after that bootstrap is listed by table, id and column (cutover
+refuses it) and taken up by running the bootstrap again."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
 from bootstrap.bootstrapper import Bootstrapper
+from bootstrap.cutover import cutover
 from bootstrap.legacy_source import LegacySource
 from bootstrap.legacy_writeback import kept_tables
 from bootstrap.verify import verify
+from domain.errors import OperationRefused
 from domain.lifecycle import Phase
 from infrastructure.database import make_engine, write_transaction
 from infrastructure.projections.tables import TableNames
@@ -44,6 +47,8 @@ def test_verify_after_a_rollback_passes_once_taken_up_and_lists_a_later_legacy_w
         assert [(m["table"], m["id"], m["column"]) for m in found.mismatches] == [
             ("user_call_scores", row_id, "current_score")
         ]
+        with pytest.raises(OperationRefused, match="run `convtrack bootstrap` again to take them up"):
+            cutover(tracker, source)
         again = Bootstrapper(tracker, source).run()  # in the same cycle, before its cutover: takes it up too
         assert again.counts["user_call_scores rows changed in the legacy app"] == 1
         assert verify(tracker, source).ok
