@@ -18,7 +18,7 @@ from infrastructure.projections.tables import TableNames
 from tests.e2e.test_cutover_killed import kill_at, phase
 from tests.e2e.test_second_cutover import EXPECTED_PREVIEW, counted, to_rollback_and_legacy_writes
 from tests.support.cutover_state import has_tables, table_rows
-from tests.support.db_state import event_count
+from tests.support.db_state import database_state, event_count
 from tests.support.processes import run_convtrack
 
 # what the legacy app's writes (test_second_cutover.legacy_app_writes) must become, once each
@@ -77,6 +77,9 @@ def test_a_killed_bootstrap_after_a_rollback_and_a_killed_second_cutover_finish_
 
     engine = make_engine(database_url)
     staged = {t: table_rows(engine, TableNames.staging(engine), t) for t in LOGICAL}
+    state = database_state(database_url)
+    kill_at(database_url, "before-record", "cutover", "--yes")
+    assert database_state(database_url) == state, "killed before its record, the cutover changed nothing"
     kill_at(database_url, "after-record", "cutover", "--yes")
     kill_at(database_url, "after-rename", "cutover", "--yes")
     assert has_tables(engine, TableNames.live(), "conversions") and phase(database_url) is Phase.BOOTSTRAPPED
