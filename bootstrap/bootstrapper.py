@@ -13,6 +13,10 @@ completed, so a run killed while projecting resumes the projection on a rerun.
 
 Before anything is created or written, ``plan_bootstrap`` refuses what would stop the run
 (``preflight``) and says what the run will do: the dry run is just the plan.
+
+After a rollback the same command takes up what the legacy app did since (``resync``):
+the rows it changed, added or deleted become events, then the staging tables are built
+and the run completed as the first time, so verify and cutover work again.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,7 +34,8 @@ from sqlalchemy import distinct, func, select
 from bootstrap import preflight
 from bootstrap.legacy_source import MIGRATED_TABLES, LegacySource
 from bootstrap.python_seed import PythonSeeder
-from bootstrap.seeders import Progress, Seeder, SeederChoice, choose_seeder
+from bootstrap.resync import Resync, preview, refuse_unless_resyncable
+from bootstrap.seeders import PYTHON, Progress, Seeder, SeederChoice, choose_seeder
 from bootstrap.server_seed import STAGING, ServerSeeder
 from domain.bootstrap_run import BootstrapRun
 from domain.call_queue_entry import CallQueueEntry
@@ -77,16 +82,29 @@ class BootstrapPlan:
     choice: SeederChoice
     resumed: bool
     counts: dict[str, int]
+    resync: bool = False  # a bootstrap after a rollback (``resync``)
+    note: str = ""
+
+
+RESYNC_PATH = "a bootstrap after a rollback: the legacy app's writes become events"
 
 
 def plan_bootstrap(
-    tracker_url: str, source: LegacySource, run: BootstrapRun | None, *, in_server: bool = True
+    tracker_url: str,
+    source: LegacySource,
+    run: BootstrapRun | None,
+    *,
+    in_server: bool = True,
+    events: ConversionTracker | None = None,
 ) -> BootstrapPlan:
     """Refuse (exit 5) a completed bootstrap, missing legacy tables and anything the
     preflight finds, before anything is created or written; else say what the run will do.
-    ``run`` is the stored BootstrapRun (None before the first bootstrap)."""
+    ``run`` is the stored BootstrapRun (None before the first bootstrap); ``events`` (the
+    tracker, read-only will do) lets a bootstrap after a rollback preview its counts."""
     _refuse_if_completed(run)
     source.require_tables()
+    if run is not None and (run.may_resync or run.resyncing):
+        return _plan_resync(tracker_url, source, run, events)
     preflight.refuse_if_blocked(source, preflight.target_of(tracker_url, source))
     engine = make_engine(tracker_url, read_only=True)  # nothing connects: the URL decides
     try:
@@ -94,6 +112,17 @@ def plan_bootstrap(
     finally:
         engine.dispose()
     return BootstrapPlan(choice, run is not None, _would_write(source))
+
+
+def _plan_resync(
+    tracker_url: str, source: LegacySource, run: BootstrapRun, events: ConversionTracker | None
+) -> BootstrapPlan:
+    refuse_unless_resyncable(run, tracker_url, source)
+    preflight.refuse_if_blocked(source, preflight.target_of(tracker_url, source))  # rows the legacy app added too
+    counts = preview(events, source, run) if events is not None else None
+    note = "" if counts is not None else "no preview of the counts: the tables the last rollback retired were dropped"
+    choice = SeederChoice(PYTHON, RESYNC_PATH)
+    return BootstrapPlan(choice, run.resyncing, counts or {}, resync=True, note=note)
 
 
 def _would_write(source: LegacySource) -> dict[str, int]:
@@ -114,7 +143,7 @@ def _would_write(source: LegacySource) -> dict[str, int]:
 
 
 def _refuse_if_completed(run: BootstrapRun | None) -> None:
-    if run is not None and run.completed:
+    if run is not None and run.completed and not run.may_resync:
         raise OperationRefused(
             "the bootstrap already completed (it runs once); nothing was changed. "
             "Next: `convtrack verify`, then `convtrack cutover`"
@@ -143,26 +172,39 @@ class Bootstrapper:
 
     def plan(self) -> BootstrapPlan:
         url = self.recorder.engine.url.render_as_string(hide_password=False)
-        return plan_bootstrap(url, self.source, self.tracker.bootstrap_run(), in_server=self.in_server)
+        run = self.tracker.bootstrap_run()
+        return plan_bootstrap(url, self.source, run, in_server=self.in_server, events=self.tracker)
 
-    def run(self, *, plan: BootstrapPlan | None = None, progress_bars: ProgressBars | None = None) -> BootstrapReport:
+    def run(
+        self,
+        *,
+        plan: BootstrapPlan | None = None,
+        progress_bars: ProgressBars | None = None,
+        checkpoint: Callable[[str], None] = lambda _point: None,
+    ) -> BootstrapReport:
         """The whole bootstrap: one seed event per legacy row (resuming an interrupted run),
         the staging tables built from the events, then the run recorded as completed: a
         run killed anywhere before that resumes on a rerun. ``plan`` (``plan_bootstrap``,
-        made before the tracker's tables were created) is made here when not given."""
+        made before the tracker's tables were created) is made here when not given. After a
+        rollback: the legacy app's writes become events instead (``resync``); ``checkpoint``
+        is called after each of its batches."""
         bars = progress_bars or _no_bar
         plan = plan or self.plan()
-        run = self._start()
         report = BootstrapReport(resumed=plan.resumed, path=plan.choice.describe())
-        total = sum(int(run.legacy_counts.get(name, 0)) for name in MIGRATED_TABLES)
         started = time.perf_counter()
-        seeder = self._seeder(plan.choice, run)
-        log.info(
-            "bootstrap: %s %s legacy rows by the %s", "resuming;" if plan.resumed else "seeding", total, report.path
-        )
-        with bars("seeding events", unit="rows") as progress:
-            seeder.seed(report.counts, progress, total)
-        seeder.confirm_legacy_unchanged()
+        if plan.resync:
+            log.info("bootstrap: taking up what the legacy app wrote since the rollback")
+            run = self._resync(report, checkpoint)
+        else:
+            run = self._start()
+            total = sum(int(run.legacy_counts.get(name, 0)) for name in MIGRATED_TABLES)
+            seeder = self._seeder(plan.choice, run)
+            log.info(
+                "bootstrap: %s %s legacy rows by the %s", "resuming;" if plan.resumed else "seeding", total, report.path
+            )
+            with bars("seeding events", unit="rows") as progress:
+                seeder.seed(report.counts, progress, total)
+            seeder.confirm_legacy_unchanged()
         seeded = time.perf_counter()
         with bars("projecting staging tables", unit="events") as progress:
             report.projected = self._project_staging(progress)
@@ -172,6 +214,16 @@ class Bootstrapper:
         report.seconds = {"seeding": seeded - started, "projecting": time.perf_counter() - seeded}
         log.info("bootstrap: completed at event position %d", report.position)
         return report
+
+    def _resync(self, report: BootstrapReport, checkpoint: Callable[[str], None]) -> BootstrapRun:
+        run = self.tracker.bootstrap_run()
+        assert run is not None
+        url = self.recorder.engine.url.render_as_string(hide_password=False)
+        refuse_unless_resyncable(run, url, self.source)
+        resync = Resync(self.tracker, self.source, batch_size=self.batch_size, checkpoint=checkpoint)
+        run = resync.begin(run)
+        resync.take_up(run, report.counts)
+        return run
 
     def _start(self) -> BootstrapRun:
         """The stored run (resumed), or a new one: its bootstrap time, the legacy checksums

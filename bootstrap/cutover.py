@@ -173,9 +173,14 @@ def _cutover_checks(
     op.checksums("before", before)
     changed = [name for name in MIGRATED_TABLES if before[name] != run.legacy_checksums.get(name)]
     if changed:
+        again = (  # a later cycle takes such writes up; the first bootstrap runs once
+            "run `convtrack bootstrap` again to take them up"
+            if run.cycle > 1
+            else "Start again from a fresh tracker store"
+        )
         raise OperationRefused(
             f"legacy tables changed since the bootstrap snapshot: {', '.join(changed)}; "
-            "the migration would miss those changes. Start again from a fresh tracker store"
+            f"the migration would miss those changes. {again}"
         )
     engine = tracker.sql_recorder.engine
     taken = [t for t in LOGICAL if table_exists(engine, TableNames.sibling(engine, label), t)]

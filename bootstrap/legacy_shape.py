@@ -65,6 +65,20 @@ class LegacyShape:
         kept = {k: v for k, v in values.items() if k in present}
         return RowChange(change.kind, change.row_id, kept)
 
+    def row(self, logical: str, tracker_row: Mapping[str, Any]) -> dict[str, Any]:
+        """A whole tracker row as the legacy table would hold it (what the next bootstrap
+        compares the legacy rows with): the legacy columns, and for an entry carrying a
+        callback queue_type ``callback`` and its time in the schedule column. An entry with
+        no callback keeps its own values (the legacy app may keep a time there)."""
+        present = self.columns[logical]
+        values = {k: v for k, v in tracker_row.items() if k in present}
+        if logical == CALL_QUEUE and tracker_row.get(CALLBACK_ID) is not None:
+            values["queue_type"] = QueueType.LEGACY_CALLBACK
+            schedule = self.schedule_column
+            if schedule is not None:
+                values[schedule] = tracker_row.get(CALLBACK_TIME)
+        return values
+
     def _callback_columns(self, change: RowChange, own_queue_type: str | None) -> dict[str, Any]:
         values = change.values
         carried = values[CALLBACK_ID] is not None

@@ -73,8 +73,8 @@ class PythonSeeder:
     def _scored_batch(self, conn: Connection, batch: list[dict[str, Any]], counts: dict[str, int]) -> Batch:
         assert self.run.bootstrap_time is not None
         users = [row["user_id"] for row in batch]
-        entries = self._entries_of(conn, users)
-        agents = self._agents_of(conn, users)
+        entries = self.entries_of(conn, users)
+        agents = self.agents_of(conn, users)
         aggregates: list[Aggregate] = []
         for row in batch:
             user_entries = entries.get(row["user_id"], [])
@@ -88,7 +88,7 @@ class PythonSeeder:
         by_user: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_user[row["user_id"]].append(row)
-        agents = self._agents_of(conn, list(by_user))
+        agents = self.agents_of(conn, list(by_user))
         aggregates: list[Aggregate] = []
         for user_id, user_rows in by_user.items():
             aggregates.extend(seed_queue_entry(row) for row in user_rows)
@@ -98,14 +98,14 @@ class PythonSeeder:
         counts["users without a score row"] += len(by_user)
         return aggregates
 
-    def _entries_of(self, conn: Connection, users: list[int]) -> dict[int, list[dict[str, Any]]]:
+    def entries_of(self, conn: Connection, users: list[int]) -> dict[int, list[dict[str, Any]]]:
         queue = self.source.table("call_queue")
         found: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in conn.execute(select(queue).where(queue.c.user_id.in_(users)).order_by(queue.c.user_id, queue.c.id)):
             found[row.user_id].append(dict(row._mapping))
         return found
 
-    def _agents_of(self, conn: Connection, users: list[int]) -> dict[int, list[int]]:
+    def agents_of(self, conn: Connection, users: list[int]) -> dict[int, list[int]]:
         """Contributing agents per user from call_sessions, in order of first call."""
         if not self.source.has_table("call_sessions") or not users:
             return {}

@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.errors import EntryClosed, InvalidTransition, InvalidValue
 from domain.identity import queue_entry_id
+from domain.legacy_app_writes import attach, record
 from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     EntryStatus,
@@ -280,3 +281,57 @@ class CallQueueEntry(Aggregate):
         check_text("reason", reason)
         self._require_open("cancel")
         self._trigger(self.Cancelled, reason=reason)
+
+
+# ---------------------------------------------------------------- the legacy app's writes
+# After a rollback the legacy app writes call_queue again; the next bootstrap turns each
+# row it changed, added again or deleted into one of these events (``bootstrap.resync``;
+# a row with a new id gets the ordinary ``Seeded``). Attached to the aggregate below, so
+# their topics read ``CallQueueEntry.<Event>``.
+
+
+class ChangedInLegacyApp(RowUpdateEvent):
+    """The legacy app changed the entry's row: ``legacy_values`` are the legacy columns it
+    changed, as it left them; ``values`` the tracker's columns they set (a legacy
+    ``callback`` queue_type is the callback columns, as at the first bootstrap)."""
+
+    legacy_values: dict[str, Any]
+    values: dict[str, Any]
+
+    def patch(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+class AddedInLegacyApp(RowUpdateEvent):
+    """The legacy app added a row again under an id the tracker had seen deleted:
+    ``row`` is the whole tracker row."""
+
+    row: dict[str, Any]
+
+    def row_change(self) -> RowChange:
+        return RowChange.insert(self.row)
+
+    def apply(self, aggregate: CallQueueEntry) -> None:
+        aggregate.row = dict(self.row)
+
+
+class DeletedInLegacyApp(RowUpdateEvent):
+    """The legacy app deleted the entry's row: ``legacy_row`` is the row as the tracker
+    last had it (the event log keeps it)."""
+
+    legacy_row: dict[str, Any]
+
+    def row_change(self) -> RowChange:
+        return RowChange.delete(self.row_id)
+
+    def apply(self, aggregate: CallQueueEntry) -> None:
+        return None
+
+
+LEGACY_APP_EVENTS = (ChangedInLegacyApp, AddedInLegacyApp, DeletedInLegacyApp)
+attach(CallQueueEntry, LEGACY_APP_EVENTS)
+
+
+def record_legacy_app_write(entry: CallQueueEntry, event: type[RowUpdateEvent], **fields: Any) -> None:
+    """Record on ``entry`` one of ``LEGACY_APP_EVENTS`` (what the next bootstrap found)."""
+    record(entry, LEGACY_APP_EVENTS, event, **fields)

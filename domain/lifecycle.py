@@ -3,6 +3,7 @@ allows. The phase is derived from the ``BootstrapRun`` aggregate's events, so it
 persisted with everything else and survives any crash.
 
     not_bootstrapped → bootstrapping → bootstrapped → cut_over → rolled_back
+                          ↑___________________________________________|  (bootstrap again)
 
 Every command checks the phase before it creates or writes anything (``require``); a
 refusal names the phase and the next step.
@@ -37,14 +38,18 @@ NEXT_STEP: dict[Phase, str] = {
     Phase.BOOTSTRAPPING: "run `convtrack bootstrap` again: it resumes where it stopped",
     Phase.BOOTSTRAPPED: "run `convtrack verify`, then `convtrack cutover`",
     Phase.CUT_OVER: "the tracker's tables are live: agents' services record through it (`convtrack serve`)",
-    Phase.ROLLED_BACK: "the legacy tables are live again: `convtrack export` what was recorded since the cutover",
+    Phase.ROLLED_BACK: (
+        "the legacy tables are live again; `convtrack export` what was recorded since the cutover, "
+        "or run `convtrack bootstrap` to take up the legacy app's writes for another cutover"
+    ),
 }
 
 
 def phase_of(run: BootstrapRun | None) -> Phase:
     """An interrupted cutover is still ``bootstrapped`` (rerun cutover to finish it); an
     interrupted rollback is already ``rolled_back`` (no command may write meanwhile; rerun
-    rollback to finish it)."""
+    rollback to finish it). A bootstrap after a rollback is ``bootstrapping`` until it
+    completes, then ``bootstrapped`` again."""
     if run is None:
         return Phase.NOT_BOOTSTRAPPED
     if not run.completed:
@@ -53,7 +58,7 @@ def phase_of(run: BootstrapRun | None) -> Phase:
         return Phase.ROLLED_BACK
     if run.cut_over:
         return Phase.CUT_OVER
-    if run.history and "rollback" in run.history[-1]:
+    if run.rolled_back:  # and no bootstrap began since
         return Phase.ROLLED_BACK
     return Phase.BOOTSTRAPPED
 
@@ -64,7 +69,9 @@ ALLOWED: dict[str, frozenset[Phase]] = {
     "status": ALL,
     "db": ALL,  # the tracker's own schema (convtrack db upgrade|current|history), whatever the phase
     "assess": ALL,
-    "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING}),
+    # bootstrap again after a rollback; in bootstrapped only in such a later cycle (the legacy
+    # app wrote after its bootstrap), else the bootstrap itself refuses: it runs once
+    "bootstrap": frozenset({Phase.NOT_BOOTSTRAPPED, Phase.BOOTSTRAPPING, Phase.BOOTSTRAPPED, Phase.ROLLED_BACK}),
     "verify": frozenset({Phase.BOOTSTRAPPED}),
     "verify-live": frozenset({Phase.CUT_OVER}),  # `verify --live`: the live tables against the events
     "cutover": frozenset({Phase.BOOTSTRAPPED}),

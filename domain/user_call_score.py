@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from domain.call_queue_entry import converted_queue_type
 from domain.errors import AlreadyConverted, InvalidValue, UserInactive
 from domain.identity import score_id
+from domain.legacy_app_writes import attach, record
 from domain.rows import RowChange, RowUpdateEvent
 from domain.values import (
     INT_MAX,
@@ -384,3 +385,70 @@ def _begin(aggregate: UserCallScore, row: dict[str, Any], has_row: bool, agents:
     aggregate.contributing_agents = list(agents)
     aggregate.queue_entry_ids = list(entries)
     aggregate.active_conversion_id = None
+
+
+# ---------------------------------------------------------------- the legacy app's writes
+# After a rollback the legacy app writes the legacy tables again; the next bootstrap turns
+# each row it changed, added or deleted into one of these events (``bootstrap.resync``).
+# They are defined here, outside the class body (which is at its size limit), and
+# attached to the aggregate below, so their topics read ``UserCallScore.<Event>``.
+
+
+class ChangedInLegacyApp(RowUpdateEvent):
+    """The legacy app changed the user's score row: ``legacy_values`` are the legacy
+    columns it changed, as it left them (every legacy column is a tracker column too)."""
+
+    legacy_values: dict[str, Any]
+
+    def patch(self) -> dict[str, Any]:
+        return dict(self.legacy_values)
+
+
+class AddedInLegacyApp(RowUpdateEvent):
+    """The legacy app added a score row for a user the tracker already knew (registered
+    without a row, or whose row it had deleted): ``row`` is the whole row."""
+
+    row: dict[str, Any]
+
+    def row_change(self) -> RowChange:
+        return RowChange.insert(self.row)
+
+    def apply(self, aggregate: UserCallScore) -> None:
+        aggregate.row = dict(self.row)
+        aggregate.has_row = True
+
+
+class DeletedInLegacyApp(RowUpdateEvent):
+    """The legacy app deleted the user's score row: ``legacy_row`` is the row as the
+    tracker last had it (the event log keeps it)."""
+
+    legacy_row: dict[str, Any]
+
+    def row_change(self) -> RowChange:
+        return RowChange.delete(self.row_id)
+
+    def apply(self, aggregate: UserCallScore) -> None:
+        if aggregate.row_id == self.row_id:
+            aggregate.has_row = False
+
+
+class QueueEntryAddedInLegacyApp(RowUpdateEvent):
+    """The legacy app added a queue entry for the user: linked, the row is unchanged."""
+
+    entry_row_id: str
+
+    def row_change(self) -> RowChange:
+        return RowChange.nothing(self.row_id)
+
+    def apply(self, aggregate: UserCallScore) -> None:
+        if self.entry_row_id not in aggregate.queue_entry_ids:
+            aggregate.queue_entry_ids.append(self.entry_row_id)
+
+
+LEGACY_APP_EVENTS = (ChangedInLegacyApp, AddedInLegacyApp, DeletedInLegacyApp, QueueEntryAddedInLegacyApp)
+attach(UserCallScore, LEGACY_APP_EVENTS)
+
+
+def record_legacy_app_write(score: UserCallScore, event: type[RowUpdateEvent], **fields: Any) -> None:
+    """Record on ``score`` one of ``LEGACY_APP_EVENTS`` (what the next bootstrap found)."""
+    record(score, LEGACY_APP_EVENTS, event, **fields)

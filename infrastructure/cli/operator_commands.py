@@ -100,19 +100,25 @@ def bootstrap_command(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be written; write nothing"),
     batch_size: int = typer.Option(2000, min=1, max=50_000, help="Users per batch (one transaction each)"),
 ) -> None:
-    """Turn every legacy row into one seed event (once; resumable after a crash), then build the staging tables."""
+    """Turn every legacy row into one seed event (resumable after a crash), then build the staging tables.
+    After a rollback: turn the rows the legacy app changed, added or deleted since into events."""
     settings = Settings()
     source = LegacySource(settings.effective_legacy_url)
-    plan = plan_bootstrap(settings.database_url, source, read_lifecycle(settings).run)  # refusals: nothing written
+    run = read_lifecycle(settings).run
+    again = run is not None and (run.may_resync or run.resyncing)  # after a rollback: preview from the events
+    events = open_tracker_read_only(settings) if again else None
+    plan = plan_bootstrap(settings.database_url, source, run, events=events)  # refusals: nothing written
     if dry_run:
         _print_plan(plan)
         return
     bootstrapper = Bootstrapper(open_tracker(settings), source, batch_size=batch_size)
-    report = bootstrapper.run(plan=plan, progress_bars=partial(progress_bar, console=err))
+    report = bootstrapper.run(
+        plan=plan, progress_bars=partial(progress_bar, console=err), checkpoint=pause_point(settings)
+    )
     console.print(_counts_table("Bootstrap", report.counts))
-    console.print(f"seeded by the {report.path}")
+    console.print(f"{'took up the legacy app’s writes' if plan.resync else 'seeded'} by the {report.path}")
     if report.resumed:
-        console.print("resumed an interrupted bootstrap; rows already stored were skipped")
+        console.print("resumed an interrupted bootstrap; what was already recorded was skipped")
     console.print(f"done at event position {report.position}. Next: `convtrack verify`")
 
 
@@ -127,7 +133,9 @@ def _counts_table(title: str, counts: dict[str, int]) -> Table:
 
 def _print_plan(plan: BootstrapPlan) -> None:
     console.print(_counts_table("Bootstrap (dry run: nothing written)", plan.counts))
-    console.print(f"would seed by the {plan.choice.describe()}")
+    console.print(f"would {'record' if plan.resync else 'seed'} by the {plan.choice.describe()}")
+    if plan.note:
+        console.print(plan.note)
     console.print("then build the staging tables")
     if plan.resumed:
         console.print("would resume an interrupted bootstrap (rows stored are skipped)")
