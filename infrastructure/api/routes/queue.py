@@ -40,7 +40,7 @@ def chosen_queue_type(queue_type: str | None, app_spelling: str | None) -> str:
     return str(queue_type or app_spelling)
 
 
-@query(router, "", QueuePage, "list_queue")
+@query(router, "", QueuePage, "list_queue", finds=True)  # 404: user_id names no user the tracker knows
 def list_queue(
     request: Request,
     model: Reads,
@@ -65,6 +65,7 @@ query(
     "/getQueue",
     QueuePage,
     "get_queue",
+    finds=True,
     deprecated=True,
     description="The old app's path for `GET /api/queue` (the same parameters and answer).",
 )(list_queue)

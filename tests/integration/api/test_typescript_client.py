@@ -2,7 +2,8 @@
 types, openapi-fetch calls), type-checked with tsc against that document, then run with
 node's test runner against ``convtrack serve`` on MariaDB: a call attempt and its score,
 a conversion recorded once under an idempotency key and replayed, a queue paged through,
-a 422 naming the field and a 401. What it expects of response shapes is in
+a user's history read page by page with its actors, request ids and idempotency
+keys, a 422 naming the field and a 401, both RFC 9457 problems. What it expects of response shapes is in
 tests/clients/typescript/test/shapes.ts."""
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def test_a_typescript_client_generated_from_the_openapi_document_type_checks_and
         "build/test/api_client.test.js",
         env={"CONVTRACK_BASE_URL": base, "CONVTRACK_API_KEY": key},
     )
-    assert passed == 5
+    assert passed == 6
 
     recorded = one_row(
         mariadb_url, "SELECT COUNT(*), MIN(claim_value) FROM conversions WHERE conversion_type = 'signed_ts_client'"

@@ -12,10 +12,11 @@ import createClient from "openapi-fetch";
 import type { paths } from "../generated/api.ts";
 import {
   type Api,
-  KIND_OF,
+  TYPE_OF,
   assertIdsName,
   conversionsOf,
   headOf,
+  historyOf,
   idOf,
   problemOf,
   queuePage,
@@ -28,6 +29,7 @@ const USER = 424242;
 
 describe("an agents' service on the typed client", () => {
   let lastPosition = 0;
+  let conversionKey = "";
 
   it("records a call attempt and reads the score it made", async () => {
     const { data, response } = await api.POST("/api/call-attempts", {
@@ -55,7 +57,8 @@ describe("an agents' service on the typed client", () => {
       estimated_commission: "187.50",
       documents_received: ["passport", { payslip: "März" }],
     };
-    const send = () => api.POST("/api/conversions", { body, params: { header: { "Idempotency-Key": key } } });
+    const send = () =>
+      api.POST("/api/conversions", { body, params: { header: { "Idempotency-Key": key } }, headers: { "X-Request-ID": `ts-${key}` } });
 
     const first = await send();
     assert.equal(first.response.status, 201, JSON.stringify(first.error));
@@ -81,6 +84,30 @@ describe("an agents' service on the typed client", () => {
       [[idOf(first.data.ids, "conversion_id"), "1250.05"]],
     );
     lastPosition = first.data.position ?? lastPosition;
+    conversionKey = key;
+  });
+
+  it("reads the user's history page by page: each event with its actor, request id and idempotency key", async () => {
+    const seen: ReturnType<typeof historyOf>["items"] = [];
+    let offset: number | null = 0;
+    while (offset !== null) {
+      const at: number = offset;
+      const answer = await api.GET("/api/users/{user_id}/history", {
+        params: { path: { user_id: USER }, query: { limit: 1, offset: at } },
+      });
+      assert.equal(answer.response.status, 200, JSON.stringify(answer.error));
+      const page = historyOf(answer.data, 1, at);
+      seen.push(...page.items);
+      offset = page.nextOffset;
+      assert.ok(seen.length <= 20, "the pages never end");
+    }
+    const attempt = seen.find((item) => item.aggregate === "UserCallScore" && item.event === "CallAttemptRecorded");
+    const conversion = seen.find((item) => item.aggregate === "Conversion" && item.event === "Recorded");
+    assert.ok(attempt && conversion, JSON.stringify(seen));
+    assert.equal(attempt.actor, "typescript-client");
+    assert.equal(conversion.actor, "typescript-client");
+    assert.equal(conversion.idempotencyKey, conversionKey);
+    assert.equal(conversion.requestId, `ts-${conversionKey}`);
   });
 
   it("pages through a queue, highest priority first, each entry once", async () => {
@@ -124,7 +151,7 @@ describe("an agents' service on the typed client", () => {
     });
     const problem = problemOf(response, error);
     assert.equal(problem.status, 422);
-    assert.equal(problem.kind, KIND_OF.invalid);
+    assert.equal(problem.type, TYPE_OF.invalid);
     assert.deepEqual(problem.fields, ["claim_value"]);
     assert.equal(await headOf(api), before);
   });
@@ -136,6 +163,6 @@ describe("an agents' service on the typed client", () => {
     });
     const problem = problemOf(response, error);
     assert.equal(problem.status, 401);
-    assert.equal(problem.kind, KIND_OF.unauthorized);
+    assert.equal(problem.type, TYPE_OF.unauthorized);
   });
 });

@@ -1,9 +1,10 @@
 // =====================================================================================
-// THE API'S SHAPES, AS main SERVES THEM (2026-12-01, commit 270ff69).
+// THE API'S SHAPES (docs/api.md): numbers as JSON numbers, datetimes RFC 3339 UTC with
+// milliseconds and "Z", every list in one envelope {items, limit, offset, next_offset,
+// has_more}, every error an RFC 9457 application/problem+json body.
 //
-// Everything the TypeScript client test knows about the shape of a response body, of an
-// error, or about the spelling of a query parameter lives in this file and nowhere else:
-// when the API's shapes change, adapt this file; api_client.test.ts stays as it is.
+// Everything the TypeScript client test checks at run time about the shape of a response
+// body or an error lives in this file; tsc checks the rest against the generated types.
 // =====================================================================================
 import assert from "node:assert/strict";
 
@@ -15,10 +16,11 @@ export type Api = Client<paths>;
 
 export type QueueEntry = { id: string; userId: number; priority: number; status: string; queueType: string };
 export type QueuePage = { entries: QueueEntry[]; nextOffset: number | null };
-export type Problem = { status: number; kind: string; fields: string[] };
+export type Problem = { status: number; type: string; fields: string[]; requestId: string };
 
-// --- the ids a command answers with -------------------------------------------------
-// today: every value of "ids" is a string ("user_id": "10005")
+const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+// --- the ids a command answers with: numbers where the column is numeric -----------------
 export function idOf(ids: Record<string, unknown>, name: string): string {
   const value = ids[name];
   assert.equal(typeof value, "string", `ids.${name} is ${JSON.stringify(value)}`);
@@ -26,36 +28,41 @@ export function idOf(ids: Record<string, unknown>, name: string): string {
 }
 
 export function assertIdsName(ids: Record<string, unknown>, name: string, expected: number): void {
-  assert.equal(ids[name], String(expected));
+  assert.equal(ids[name], expected);
 }
 
-// --- lists ---------------------------------------------------------------------------
-// today: GET /api/queue/getQueue?queueType=… answers {"queueType", "entries": [...]}, with no
-// pagination envelope: a full page means there may be another one at offset + limit
+// --- lists: one envelope ---------------------------------------------------------------
+function envelopeOf(body: unknown, limit: number, offset: number): { items: unknown[]; nextOffset: number | null } {
+  const page = body as { items: unknown; limit: unknown; offset: unknown; next_offset: unknown; has_more: unknown };
+  assert.ok(Array.isArray(page.items), JSON.stringify(body));
+  assert.equal(page.limit, limit);
+  assert.equal(page.offset, offset);
+  assert.equal(page.has_more, page.next_offset !== null, JSON.stringify(body));
+  return { items: page.items, nextOffset: page.next_offset as number | null };
+}
+
 export async function queuePage(
   api: Api,
-  queueType: string,
+  queueType: "outstanding_requests" | "unsigned_users",
   limit: number,
   offset: number,
   minPosition?: number,
 ): Promise<QueuePage> {
-  const { data, error, response } = await api.GET("/api/queue/getQueue", {
-    params: { query: { queueType, limit, offset, min_position: minPosition } },
+  const { data, error, response } = await api.GET("/api/queue", {
+    params: { query: { queue_type: queueType, limit, offset, min_position: minPosition } },
   });
   assert.equal(response.status, 200, JSON.stringify(error));
-  const body = data as { queueType: unknown; entries: unknown };
-  assert.equal(body.queueType, queueType);
-  assert.ok(Array.isArray(body.entries), JSON.stringify(body));
-  const entries = (body.entries as Record<string, unknown>[]).map(entryOf);
-  return { entries, nextOffset: entries.length === limit ? offset + limit : null };
+  assert.ok(data);
+  assert.equal(data.queue_type, queueType);
+  const { items, nextOffset } = envelopeOf(data, limit, offset);
+  return { entries: (items as Record<string, unknown>[]).map(entryOf), nextOffset };
 }
 
 function entryOf(row: Record<string, unknown>): QueueEntry {
   assert.equal(typeof row.id, "string");
   assert.equal(typeof row.user_id, "number");
   assert.equal(typeof row.priority_score, "number");
-  // today: datetimes without a zone ("2026-12-01T01:02:03.456"), UTC meant
-  assert.match(String(row.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}$/);
+  assert.match(String(row.created_at), TIMESTAMP);
   return {
     id: row.id as string,
     userId: row.user_id as number,
@@ -65,11 +72,12 @@ function entryOf(row: Record<string, unknown>): QueueEntry {
   };
 }
 
-// today: GET /api/conversions answers {"conversions": [...], …}
-export function conversionsOf(body: unknown): Record<string, unknown>[] {
-  const list = (body as { conversions?: unknown }).conversions;
-  assert.ok(Array.isArray(list), JSON.stringify(body));
-  return list as Record<string, unknown>[];
+export function conversionsOf(body: unknown, limit = 50): Record<string, unknown>[] {
+  const { items } = envelopeOf(body, limit, 0);
+  for (const row of items as Record<string, unknown>[]) {
+    assert.match(String(row.converted_at), TIMESTAMP);
+  }
+  return items as Record<string, unknown>[];
 }
 
 // --- a user's score row ----------------------------------------------------------------
@@ -77,6 +85,7 @@ export function scoreOf(body: unknown): { userId: number; totalAttempts: number;
   const row = body as Record<string, unknown>;
   assert.equal(typeof row.user_id, "number");
   assert.equal(typeof row.total_attempts, "number");
+  assert.match(String(row.updated_at), TIMESTAMP);
   return {
     userId: row.user_id as number,
     totalAttempts: row.total_attempts as number,
@@ -84,8 +93,28 @@ export function scoreOf(body: unknown): { userId: number; totalAttempts: number;
   };
 }
 
+// --- a user's history: the events, oldest first, with who recorded them ----------------
+export type HistoryItem = { event: string; aggregate: string; actor: string | null; requestId: string | null; idempotencyKey: string | null };
+
+export function historyOf(body: unknown, limit: number, offset: number): { items: HistoryItem[]; nextOffset: number | null } {
+  const { items, nextOffset } = envelopeOf(body, limit, offset);
+  return {
+    nextOffset,
+    items: (items as Record<string, unknown>[]).map((item) => {
+      assert.match(String(item.at), TIMESTAMP);
+      assert.equal(typeof item.position, "number");
+      return {
+        event: item.event as string,
+        aggregate: item.aggregate as string,
+        actor: item.actor as string | null,
+        requestId: item.request_id as string | null,
+        idempotencyKey: item.idempotency_key as string | null,
+      };
+    }),
+  };
+}
+
 // --- the store's head (the position of the last event recorded) -----------------------
-// today: GET /health answers {"store", "phase", "head", "projected", "lag", "queries", "stuck"}
 export async function headOf(api: Api): Promise<number> {
   const { data, response } = await api.GET("/health");
   assert.equal(response.status, 200);
@@ -94,17 +123,34 @@ export async function headOf(api: Api): Promise<number> {
   return head as number;
 }
 
-// --- errors ----------------------------------------------------------------------------
-// today: application/json {"error": "<kind>", "detail", "field", "problems"?: [{field, reason}]}
-export const ERROR_MEDIA_TYPE = "application/json";
+// --- errors: RFC 9457 ------------------------------------------------------------------
+export const ERROR_MEDIA_TYPE = "application/problem+json";
 
 export function problemOf(response: Response, body: unknown): Problem {
   assert.equal(response.headers.get("content-type")?.split(";")[0], ERROR_MEDIA_TYPE);
-  const error = body as { error?: unknown; detail?: unknown; field?: unknown; problems?: { field: string }[] };
-  assert.equal(typeof error.error, "string", JSON.stringify(body));
-  assert.equal(typeof error.detail, "string");
-  const fields = error.problems ? error.problems.map((p) => p.field) : error.field ? [String(error.field)] : [];
-  return { status: response.status, kind: error.error as string, fields };
+  const problem = body as {
+    type?: unknown;
+    title?: unknown;
+    status?: unknown;
+    detail?: unknown;
+    request_id?: unknown;
+    errors?: { field: string; location: string; detail: string }[];
+  };
+  assert.equal(typeof problem.type, "string", JSON.stringify(body));
+  assert.equal(typeof problem.title, "string");
+  assert.equal(typeof problem.detail, "string");
+  assert.equal(problem.status, response.status);
+  assert.ok(Array.isArray(problem.errors), JSON.stringify(body));
+  assert.equal(problem.request_id, response.headers.get("x-request-id"));
+  return {
+    status: response.status,
+    type: problem.type as string,
+    fields: problem.errors.map((e) => e.field),
+    requestId: problem.request_id as string,
+  };
 }
 
-export const KIND_OF = { invalid: "InvalidRequest", unauthorized: "Unauthorized" } as const;
+export const TYPE_OF = {
+  invalid: "urn:convtrack:problem:invalid-request",
+  unauthorized: "urn:convtrack:problem:unauthorized",
+} as const;
