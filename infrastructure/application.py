@@ -56,7 +56,7 @@ class CommandResult:
     (wait for a projection to reach it to read your own write)."""
 
     command: str
-    ids: dict[str, str]
+    ids: dict[str, str | list[str]]
     position: int | None
     replayed: bool = False
 

@@ -19,7 +19,8 @@ from domain.values import ScoringRule, utc_now
 
 CONVERTED = "converted"
 
-Outcome = tuple[list[Aggregate], dict[str, str]]
+Ids = dict[str, str | list[str]]  # completed_entries is a list: an entry id may hold any character
+Outcome = tuple[list[Aggregate], Ids]
 C = TypeVar("C", bound=c.Command)
 
 
@@ -122,7 +123,7 @@ def record_conversion(load: Loader, cmd: c.RecordConversion, row_id: str) -> Out
     ids = {
         "conversion_id": row_id,
         "user_id": str(cmd.user_id),
-        "completed_entries": ",".join(e.row_id for e in open_entries),
+        "completed_entries": [e.row_id for e in open_entries],
     }
     return [conversion, score, *open_entries], ids
 

@@ -163,8 +163,9 @@ class NotReady(Problem, Health):
 
 
 def typed_ids(ids: dict[str, Any]) -> dict[str, Any]:
-    """The service layer's ids (text, as stored with idempotency records) as JSON types:
-    ``user_id`` a number, ``completed_entries`` a list."""
+    """The service layer's ids as JSON types: ``user_id`` a number (text in the service
+    layer and its idempotency records); ``completed_entries`` is a list, or, in an
+    idempotency record stored before it was one, comma-joined text."""
     typed: dict[str, Any] = dict(ids)
     if "user_id" in typed:
         typed["user_id"] = int(typed["user_id"])

@@ -62,8 +62,13 @@ def show(result: CommandResult, as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(result.to_dict(), sort_keys=True))
         return
-    ids = " ".join(f"{k}={v}" for k, v in result.ids.items() if v)
+    ids = " ".join(f"{k}={shown(v)}" for k, v in result.ids.items() if v)
     typer.echo(f"{result.command}{' (replayed)' if result.replayed else ''}: {ids} position={result.position}")
+
+
+def shown(value: str | list[str]) -> str:
+    """An id, or a list of ids as JSON (an id may hold a comma or a space)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def add_command(group: typer.Typer, name: str, command_type: type[Command]) -> None:

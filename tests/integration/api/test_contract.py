@@ -99,8 +99,8 @@ def test_every_response_carries_a_request_id_the_callers_when_acceptable(client:
 
 def test_ids_are_typed_and_a_conversion_lists_the_entries_it_completed(client: TestClient) -> None:
     entries = [
-        client.post("/api/queue", json={"user_id": 31, "queue_type": q, "entry_id": f"e-{q}"}).json()["ids"]["entry_id"]
-        for q in ("unsigned_users", "outstanding_requests")
+        client.post("/api/queue", json={"user_id": 31, "queue_type": q, "entry_id": f"e,{q}"}).json()["ids"]["entry_id"]
+        for q in ("unsigned_users", "outstanding_requests")  # a comma in an id: the list keeps it whole
     ]
     body = {"user_id": 31, "conversion_type": "signed", "conversion_id": "c-31"}
     first = client.post("/api/conversions", json=body, headers={"Idempotency-Key": "k-31"})
