@@ -32,6 +32,7 @@ from domain.user_call_score import UserCallScore
 from domain.values import check_user_id, row_time
 from infrastructure.application import ConversionTracker
 from infrastructure.json_values import plain_json, utc_milliseconds
+from infrastructure.pages import page
 
 SEED_EVENTS = (UserCallScore.Seeded, UserCallScore.Registered, CallQueueEntry.Seeded)
 ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", META_KEY})
@@ -99,16 +100,7 @@ def user_history(tracker: ConversionTracker, user_id: int) -> list[Recorded]:
 
 def history_page(recorded: list[Recorded], user_id: int, limit: int, offset: int) -> dict[str, Any]:
     """One page of a user's history (the HTTP API's and ``convtrack history --json``)."""
-    items = [r.to_dict() for r in recorded[offset : offset + limit]]
-    has_more = offset + limit < len(recorded)
-    return {
-        "user_id": user_id,
-        "items": items,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if has_more else None,
-        "has_more": has_more,
-    }
+    return {"user_id": user_id, **page([r.to_dict() for r in recorded[offset : offset + limit + 1]], limit, offset)}
 
 
 def _seed_metadata(tracker: ConversionTracker) -> EventMetadata:

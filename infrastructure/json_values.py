@@ -1,6 +1,7 @@
 """Values as JSON that another system reads exactly: datetimes in UTC, RFC 3339 with
 milliseconds and ``Z`` (a naive datetime is UTC: the tracker's row datetimes are), decimals
-and ids as strings, bytes as hex. Used by ``export`` and by a user's history."""
+and ids as strings, bytes as hex. Used by ``export``, a user's history and the HTTP
+answers."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from uuid import UUID
 
 
 def utc_milliseconds(moment: datetime) -> str:
-    """``2025-05-06T07:08:09.123Z`` (a naive datetime is taken as UTC)."""
+    """``2025-05-06T07:08:09.123Z`` (a naive datetime is taken as UTC: the tables hold UTC
+    without a zone); the year always has four digits."""
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def json_value(value: Any) -> Any:

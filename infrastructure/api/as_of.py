@@ -11,8 +11,9 @@ from fastapi import Request
 from domain.errors import InvalidValue
 from domain.values import check_datetime, utc_now
 from infrastructure.api.deps import services
-from infrastructure.api.read_model import page, plain
+from infrastructure.api.read_model import plain
 from infrastructure.history import entries_as_of, score_as_of
+from infrastructure.pages import page
 
 
 def score_row_as_of(request: Request, user_id: int, as_of: datetime) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, Select, func, select
 
+from infrastructure.json_values import plain_json
+from infrastructure.pages import page
 from infrastructure.projections import tracking
 from infrastructure.projections.names import LIVE
 from infrastructure.projections.tables import ProjectionTables
@@ -16,38 +18,9 @@ from infrastructure.projections.tables import ProjectionTables
 OPEN = ("pending", "assigned")
 
 
-def rfc3339(moment: datetime) -> str:
-    """``2026-11-24T10:11:12.345Z``: UTC (the tables hold UTC without a zone), milliseconds."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="milliseconds") + "Z"
-
-
 def plain(row: dict[str, Any]) -> dict[str, Any]:
     """JSON-safe values: decimals as strings, datetimes RFC 3339 in UTC with milliseconds."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if isinstance(value, Decimal):
-            out[key] = str(value)
-        elif isinstance(value, datetime):
-            out[key] = rfc3339(value)
-        elif isinstance(value, date):
-            out[key] = value.isoformat()
-        else:
-            out[key] = value
-    return out
-
-
-def page(rows: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:
-    """The pagination envelope of ``rows``, read with ``limit + 1`` to know if more follow."""
-    has_more = len(rows) > limit
-    return {
-        "items": rows[:limit],
-        "limit": limit,
-        "offset": offset,
-        "next_offset": offset + limit if has_more else None,
-        "has_more": has_more,
-    }
+    return {key: plain_json(value) for key, value in row.items()}
 
 
 class ReadModel:

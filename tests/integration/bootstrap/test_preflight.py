@@ -148,16 +148,21 @@ ON_MARIADB = {
 }
 
 
+def assert_blocker_named_and_refused(url: str, statements: list[str], fragments: list[str]) -> None:
+    """The legacy data broken by ``statements``: assess names each of ``fragments`` and the
+    bootstrap refuses before it writes anything."""
+    ids = legacy(url)
+    run_sql(url, statements, ids)
+    expected = [f.format(**ids) for f in fragments]
+    assert_assess_names(url, expected)
+    assert_refused_before_anything(url, expected)
+
+
 @pytest.mark.parametrize("case", list(ON_MARIADB))
 def test_assess_names_what_would_stop_the_bootstrap_and_the_bootstrap_refuses_before_anything(
     case: str, mariadb_url: str
 ) -> None:
-    ids = legacy(mariadb_url)
-    statements, fragments = ON_MARIADB[case]
-    run_sql(mariadb_url, statements, ids)
-    expected = [f.format(**ids) for f in fragments]
-    assert_assess_names(mariadb_url, expected)
-    assert_refused_before_anything(mariadb_url, expected)
+    assert_blocker_named_and_refused(mariadb_url, *ON_MARIADB[case])
 
 
 ON_SQLITE = {
@@ -182,12 +187,7 @@ ON_SQLITE = {
 
 @pytest.mark.parametrize("case", list(ON_SQLITE))
 def test_on_sqlite_too(case: str, sqlite_url: str) -> None:
-    ids = legacy(sqlite_url)
-    statements, fragments = ON_SQLITE[case]
-    run_sql(sqlite_url, statements, ids)
-    expected = [f.format(**ids) for f in fragments]
-    assert_assess_names(sqlite_url, expected)
-    assert_refused_before_anything(sqlite_url, expected)
+    assert_blocker_named_and_refused(sqlite_url, *ON_SQLITE[case])
 
 
 def test_assess_reports_blockers_on_the_command_line_without_a_traceback(mariadb_url: str) -> None:
