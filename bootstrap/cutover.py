@@ -67,6 +67,10 @@ class Operation:
         if self.signoff is not None:
             self.signoff.details.update(values)
 
+    def finish(self, outcome: str, *, ok: bool) -> None:
+        if self.signoff is not None:
+            self.signoff.finish(outcome, ok=ok)
+
     def checksums(self, moment: str, values: dict[str, str]) -> None:
         if self.signoff is not None:
             self.signoff.legacy_checksums[moment] = values

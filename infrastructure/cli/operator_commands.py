@@ -181,24 +181,23 @@ def verify_command(
 
 
 @contextmanager
-def _signed(signoff: SignOff, directory: Path, title: str) -> Iterator[None]:
-    """The command's sign-off report is written however it ends (refused, or stopped by an
-    error: ``outcome`` then says ``interrupted``)."""
+def _signed_operation(command: str, settings: Settings, reports_dir: Path | None, yes: bool) -> Iterator[Operation]:
+    """``command`` confirmed by the operator (nothing written before; the phase guard of
+    ``cli/phase_guard.py`` has already checked the phase), then run with its sign-off report,
+    which is written however it ends (refused, or stopped by an error: ``outcome`` then says
+    ``interrupted``)."""
+    directory = reports_dir_in(reports_dir, settings)
+    confirm(command, settings.database_url, yes)
+    signoff = SignOff.begin(command, settings.database_url, settings.effective_legacy_url)
     try:
-        yield
+        yield Operation(signoff, pause_point(settings))
     except ConvTrackError as error:
         signoff.finish(f"refused: {error}", ok=False)
         raise
     finally:
         headline = signoff.outcome.split(":")[0].replace(";", ",").upper()
-        json_path, md_path = write_signoff(directory, signoff, f"# {title} report: {headline}")
+        json_path, md_path = write_signoff(directory, signoff, f"# {command.capitalize()} report: {headline}")
         err.print(f"reports: {json_path} and {md_path}")
-
-
-def _confirmed(command: str, settings: Settings, yes: bool) -> None:
-    """The operator confirmed ``command`` (nothing written before; the phase guard of
-    ``cli/phase_guard.py`` has already checked the phase)."""
-    confirm(command, settings.database_url, yes)
 
 
 YES = typer.Option(False, "--yes", help="Confirm without typing the database's name (needed without a terminal)")
@@ -222,13 +221,9 @@ def cutover_command(
         done = " (the rename already happened; cutover will record it)" if result.resumed else ""
         console.print(f"dry run: checks pass; cutover would keep the legacy tables as {result.legacy_label}{done}")
         return
-    reports_dir = reports_dir_in(reports_dir, settings)
-    _confirmed("cutover", settings, yes)
-    signoff = SignOff.begin("cutover", settings.database_url, settings.effective_legacy_url)
-    with _signed(signoff, reports_dir, "Cutover"):
-        operation = Operation(signoff, pause_point(settings))
+    with _signed_operation("cutover", settings, reports_dir, yes) as operation:
         result = cutover(open_tracker(settings), source, operation=operation)
-        signoff.finish("cut over", ok=True)
+        operation.finish("cut over", ok=True)
     console.print(
         f"cut over at event position {result.position}; legacy tables kept as {result.legacy_label}. "
         "Start followers: `convtrack project` (or `convtrack serve`)"
@@ -249,14 +244,10 @@ def rollback_command(
             f"{planned.rolled_back_label}"
         )
         return
-    reports_dir = reports_dir_in(reports_dir, settings)
-    _confirmed("rollback", settings, yes)
-    signoff = SignOff.begin("rollback", settings.database_url, settings.effective_legacy_url)
-    with _signed(signoff, reports_dir, "Rollback"):
-        operation = Operation(signoff, pause_point(settings))
+    with _signed_operation("rollback", settings, reports_dir, yes) as operation:
         result = rollback(open_tracker(settings), settings.effective_legacy_url, operation=operation)
         differ = result.legacy_checksums_equal is False
-        signoff.finish(
+        operation.finish(
             "rolled back; the kept legacy tables differed from the snapshot" if differ else "rolled back", ok=not differ
         )
     console.print(f"rolled back at event position {result.position}; tracker tables kept as {result.rolled_back_label}")
